@@ -1,0 +1,322 @@
+/*
+ * statestore.h -- the one public header of libstatestore.
+ *
+ * Versioned, checkpointed key-value state stores for stream processors.
+ *
+ * CONVENTIONS (read these first)
+ *
+ * 1. Handles are opaque.  ss_provider is one store location (a checkpoint
+ *    directory) opened with one provider; ss_store is one version of it,
+ *    loaded for a batch of reads and writes; ss_iter walks a store.
+ *    Only ss_slice and ss_metrics are transparent.
+ *
+ * 2. Errors.  Every fallible function returns int: 0 (or a non-negative
+ *    count where documented) on success, a negative SS_E* code on failure.
+ *    Each function lists the codes a caller should expect; anything else is
+ *    SS_EIO, SS_ENOMEM or SS_EINVAL.  After any negative return,
+ *    ss_error_last() gives a message naming what failed (file, version, key
+ *    length, option key).  The message is thread-local.
+ *
+ * 3. Ownership.  A handle returned through `**out` belongs to the caller,
+ *    who releases it with its own ss_X_free/ss_X_close; on failure *out is
+ *    NULL.  A returned ss_slice is BORROWED: it stays valid only until the
+ *    next put, remove, commit, abort or free on the same store.  Copy it to
+ *    keep it.  Keys and values passed in are copied; the caller keeps its
+ *    buffers.  Memory from ss_malloc is released with ss_free.
+ *
+ * 4. Threads.  A provider and its stores are used by one thread at a time.
+ *    Different providers (e.g. partitions) may be used on different threads
+ *    at once.  The optional background maintenance thread of a provider
+ *    only reads and writes checkpoint files and is synchronised internally.
+ *    ss_error_last() is per thread.
+ *
+ * 5. NULL.  Passing NULL where a handle is required returns SS_EINVAL with
+ *    a message; it never crashes.  Destructors (ss_X_free, ss_X_close)
+ *    accept NULL.  A slice with len > 0 must have non-NULL data.
+ *
+ * 6. Versions.  Version 0 is the empty state.  Loading version V and
+ *    committing produces version V+1.  If versions above V already exist
+ *    (the caller went back in time), committing V+1 first deletes them,
+ *    newest first, so the visible versions are always one lineage.
+ */
+#ifndef STATESTORE_H
+#define STATESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SS_EXTERN __declspec(dllexport)
+#elif defined(__GNUC__)
+#define SS_EXTERN __attribute__((visibility("default")))
+#else
+#define SS_EXTERN
+#endif
+
+#define SS_VERSION_STRING "0.1.0"
+
+/** Status codes.  0 is success; every failure is negative. */
+enum {
+    SS_OK = 0,
+    SS_EINVAL = -1,    /**< bad argument, option or API misuse */
+    SS_ENOMEM = -2,    /**< allocation failed */
+    SS_EIO = -3,       /**< an I/O call failed (see message for file) */
+    SS_ENOTFOUND = -4, /**< key or version does not exist */
+    SS_EEXISTS = -5,   /**< object already exists */
+    SS_ECORRUPT = -6,  /**< a checkpoint file failed its checks */
+    SS_EVERSION = -7,  /**< unsupported file format version */
+    SS_ELIMIT = -8,    /**< a configured or built-in limit was hit */
+    SS_EBUSY = -9,     /**< the provider already has a writable store */
+    SS_EFATAL = -10,   /**< an earlier failure poisoned the provider */
+    SS_EDONE = -11     /**< iterator exhausted (not an error) */
+};
+
+/** Largest key, in bytes.  Keys must be at least 1 byte. */
+#define SS_MAX_KEY_LEN 65535u
+/** Largest value, in bytes. */
+#define SS_MAX_VALUE_LEN (256u * 1024u * 1024u)
+/** The column family every store has; others come from ss_provider_cf. */
+#define SS_CF_DEFAULT 0u
+/** Flag for ss_provider_cf: keep the family in key byte order. */
+#define SS_CF_ORDERED 1u
+
+/** A borrowed byte string (see convention 3). */
+typedef struct ss_slice {
+    const void *data;
+    size_t len;
+} ss_slice;
+
+/** Make a slice of a NUL-terminated string (not including the NUL). */
+#define SS_STR(s) ss_slice_str(s)
+
+typedef struct ss_provider ss_provider;
+typedef struct ss_store ss_store;
+typedef struct ss_iter ss_iter;
+
+/* ---------------------------------------------------------------- errors */
+
+/** The message of the last failure on this thread ("" if none). */
+SS_EXTERN const char *ss_error_last(void);
+/** A static name for a status code, e.g. "SS_ECORRUPT". */
+SS_EXTERN const char *ss_strerror(int code);
+/** Forget this thread's last error message. */
+SS_EXTERN void ss_error_clear(void);
+
+/* ---------------------------------------------------------------- memory */
+
+/** Allocate with the library's allocator.  NULL on failure. */
+SS_EXTERN void *ss_malloc(size_t size);
+/** Release memory from ss_malloc or returned by the library.  NULL ok. */
+SS_EXTERN void ss_free(void *ptr);
+
+/** Slice over a NUL-terminated string. */
+SS_EXTERN ss_slice ss_slice_str(const char *s);
+
+/* -------------------------------------------------------------- provider */
+
+/**
+ * Open a store location.
+ *
+ * @param[out] out     the provider, on success
+ * @param location     checkpoint directory (created if absent)
+ * @param options      array of "key=value" strings, may be NULL if n is 0.
+ *                     Keys are listed in README.md ("Configuration"); an
+ *                     unknown key or a bad value is refused naming it.
+ * @param n_options    number of entries in options
+ * @return 0, SS_EINVAL for a bad option, SS_EIO if the location cannot be
+ *         created or read.
+ * @note The provider is named by option "provider" (default "memory").
+ */
+SS_EXTERN int ss_provider_open(ss_provider **out, const char *location,
+                               const char *const *options, size_t n_options);
+
+/**
+ * Declare a column family (a separate key space committed atomically with
+ * the others).  Declaring an existing name returns its id if the flags
+ * agree.  Must be called while no store is loaded.
+ *
+ * @param[out] out  the family id to pass to store calls
+ * @param name      1..255 bytes
+ * @param flags     0 or SS_CF_ORDERED (enables ss_store_range_scan)
+ * @return 0, SS_EINVAL (bad name, flags differ from the existing family),
+ *         SS_ELIMIT (more than 255 families)
+ */
+SS_EXTERN int ss_provider_cf(unsigned *out, ss_provider *provider,
+                             const char *name, unsigned flags);
+
+/**
+ * Load `version` as a writable store.  Only one writable store may be open
+ * per provider.  Loading the version the provider last committed or
+ * loaded, or one of the `max_versions_in_memory` before it, is served from
+ * memory; any other version is rebuilt from the checkpoint files.
+ *
+ * @param[out] out  the store
+ * @return 0, SS_ENOTFOUND (version not in the checkpoint), SS_ECORRUPT or
+ *         SS_EVERSION (a file failed its checks; message names it),
+ *         SS_EBUSY (a writable store is already open), SS_ELIMIT
+ *         (state exceeds memory_limit_bytes), SS_EFATAL.
+ */
+SS_EXTERN int ss_provider_load(ss_store **out, ss_provider *provider,
+                               uint64_t version);
+
+/**
+ * Load `version` read-only, independent of the writable store: it is built
+ * from the checkpoint files alone, so it also checks them.  Writes to it
+ * return SS_EINVAL.  Any number may be open.  Same return codes as
+ * ss_provider_load but never SS_EBUSY.
+ */
+SS_EXTERN int ss_provider_load_readonly(ss_store **out, ss_provider *provider,
+                                        uint64_t version);
+
+/**
+ * Newest version present in the checkpoint location (0 if none).
+ * @param[out] out  the version
+ */
+SS_EXTERN int ss_provider_latest(uint64_t *out, ss_provider *provider);
+
+/**
+ * Run maintenance now: write a snapshot when `min_deltas_for_snapshot`
+ * deltas have piled up since the last one, then delete files that no
+ * version within `min_versions_to_retain` needs.  Safe to call while a
+ * writable store is open.  With option maintenance_interval_ms > 0 the same
+ * runs on a background thread.
+ * @return 0, SS_EIO, SS_ECORRUPT (a file it needed failed its checks)
+ */
+SS_EXTERN int ss_provider_maintenance(ss_provider *provider);
+
+/** Close the provider, stopping background maintenance.  Any open stores
+ *  must be freed first (they are aborted otherwise).  NULL is a no-op. */
+SS_EXTERN void ss_provider_close(ss_provider *provider);
+
+/* ----------------------------------------------------------------- store */
+
+/**
+ * Look up `key` in family `cf` (loaded version plus uncommitted changes).
+ * @note The value is borrowed (convention 3).
+ * @param[out] out  the value, on success; untouched on failure
+ * @return 0, SS_ENOTFOUND if absent, SS_EINVAL (bad key, cf, or the store
+ *         was already committed or aborted)
+ */
+SS_EXTERN int ss_store_get(ss_slice *out, ss_store *store, unsigned cf,
+                           ss_slice key);
+
+/**
+ * Insert or replace `key` -> `value` in family `cf`.
+ * @note Invalidates slices and iterators obtained from this store.
+ * @return 0, SS_ELIMIT (key/value too long, or memory_limit_bytes would be
+ *         exceeded; the store stays usable and may be aborted), SS_EINVAL
+ */
+SS_EXTERN int ss_store_put(ss_store *store, unsigned cf, ss_slice key,
+                           ss_slice value);
+
+/**
+ * Remove `key` from family `cf`.  Removing an absent key is not an error.
+ * @note Invalidates slices and iterators obtained from this store.
+ * @return 0, SS_EINVAL
+ */
+SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
+
+/**
+ * Make the changes durable as version loaded+1, which is returned.  After
+ * a successful commit the store accepts no more writes; free it and load
+ * the next version (served from memory, no I/O).
+ * @note Invalidates slices and iterators obtained from this store.
+ * @param[out] version_out  the new version (may be NULL)
+ * @return 0, SS_EIO (the provider is then SS_EFATAL until reopened; the
+ *         checkpoint still holds the previous version intact), SS_EINVAL
+ */
+SS_EXTERN int ss_store_commit(uint64_t *version_out, ss_store *store);
+
+/**
+ * Discard all uncommitted changes.  The store accepts no more writes.
+ * @return 0, SS_EINVAL if already committed or aborted
+ */
+SS_EXTERN int ss_store_abort(ss_store *store);
+
+/** The version this store was loaded at (or committed, after commit). */
+SS_EXTERN uint64_t ss_store_version(const ss_store *store);
+
+/** Free the store, aborting uncommitted changes.  NULL is a no-op. */
+SS_EXTERN void ss_store_free(ss_store *store);
+
+/* ------------------------------------------------------------- iterators */
+
+/**
+ * Iterate every key of family `cf`.  Ordered families yield keys in byte
+ * order; others in no particular order.
+ * @param[out] out  the iterator; release with ss_iter_free
+ */
+SS_EXTERN int ss_store_iter(ss_iter **out, ss_store *store, unsigned cf);
+
+/** Iterate keys of `cf` that start with `prefix` (ordered families seek;
+ *  others filter a full scan). */
+SS_EXTERN int ss_store_prefix_scan(ss_iter **out, ss_store *store, unsigned cf,
+                                   ss_slice prefix);
+
+/**
+ * Iterate keys k of an ORDERED family with start <= k < end in byte order.
+ * An empty `end` (len 0) means no upper bound.
+ * @return 0, SS_EINVAL if `cf` is not ordered
+ */
+SS_EXTERN int ss_store_range_scan(ss_iter **out, ss_store *store, unsigned cf,
+                                  ss_slice start, ss_slice end);
+
+/**
+ * Advance to the next entry.
+ * @note key and value are borrowed until the next ss_iter_next or any
+ *       write to the store.  A write to the store invalidates the
+ *       iterator: the next call returns SS_EINVAL instead of reading freed
+ *       memory.  Either out-param may be NULL.
+ * @return 0 with an entry, SS_EDONE when exhausted, SS_EINVAL
+ */
+SS_EXTERN int ss_iter_next(ss_iter *iter, ss_slice *key_out,
+                           ss_slice *value_out);
+
+/** Release an iterator.  NULL is a no-op. */
+SS_EXTERN void ss_iter_free(ss_iter *iter);
+
+/* --------------------------------------------------------------- metrics */
+
+/** Figures about a provider and its current state. */
+typedef struct ss_metrics {
+    unsigned version;            /**< struct version: SS_METRICS_VERSION */
+    uint64_t num_keys;           /**< live keys in the current state */
+    uint64_t memory_bytes;       /**< bytes allocated for state, exact */
+    uint64_t memory_limit_bytes; /**< 0 = unlimited */
+    uint64_t versions_in_memory; /**< versions loadable without I/O */
+    uint64_t bytes_written;      /**< checkpoint bytes written, total */
+    uint64_t files_written;      /**< checkpoint files written, total */
+    uint64_t files_deleted;      /**< files removed by maintenance */
+    uint64_t snapshots_written;  /**< snapshot files written */
+    uint64_t loads_from_memory;  /**< loads served without I/O */
+    uint64_t loads_from_files;   /**< loads rebuilt from checkpoint files */
+    /* The last commit, split into its parts (nanoseconds). */
+    uint64_t commit_total_ns;       /**< whole ss_store_commit */
+    uint64_t commit_collect_ns;     /**< gather and sort changed keys */
+    uint64_t commit_encode_ns;      /**< encode and compress records */
+    uint64_t commit_write_ns;       /**< write the file */
+    uint64_t commit_sync_ns;        /**< fsync, rename, fsync directory */
+    uint64_t commit_records;        /**< records in the last delta */
+    uint64_t commit_bytes;          /**< bytes of the last delta file */
+    uint64_t load_ns;               /**< duration of the last load */
+    uint64_t last_snapshot_version; /**< newest snapshot written, 0 if none */
+    uint64_t maintenance_errors;    /**< failed background maintenance runs */
+} ss_metrics;
+
+#define SS_METRICS_VERSION 1u
+
+/**
+ * Fill `out` with the provider's figures.  Set out->version to
+ * SS_METRICS_VERSION first.
+ * @return 0, SS_EINVAL (unknown struct version)
+ */
+SS_EXTERN int ss_provider_metrics(ss_metrics *out, ss_provider *provider);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STATESTORE_H */

@@ -1,0 +1,140 @@
+/*
+ * frame.h -- the one file format of every checkpoint file.
+ *
+ * Byte layout (all integers little-endian; docs/format.md mirrors this):
+ *
+ *   HEADER
+ *     0   8  magic 89 53 53 54 0D 0A 1A 0A  ("\x89SST\r\n\x1a\n")
+ *     8   2  format version (1)
+ *    10   1  kind: 1 = delta, 2 = snapshot
+ *    11   1  codec: 0 = none, 1 = lz4, 2 = zstd
+ *    12   4  H = header length in bytes, including this table and its CRC
+ *    16   8  store version the file belongs to
+ *    24   4  N = number of column families
+ *    28      N entries: u8 flags (bit 0 = ordered), u8 name length L
+ *            (1..255), L name bytes.  Entry i is the file-local family id
+ *            i; entries are sorted by name, so (id, key) order is
+ *            (name, key) order in every file.
+ *   H-4   4  CRC-32C of bytes [0, H-4)
+ *
+ *   BLOCKS, each:
+ *     0   4  raw length R (bytes of records before compression)
+ *     4   4  stored length S (bytes that follow); S == R means stored
+ *            uncompressed (the writer stores raw whenever the codec does
+ *            not make the block strictly smaller)
+ *     8   4  number of records in the block
+ *    12   4  CRC-32C of bytes 0..11 of this block header and the S bytes
+ *    16   S  payload
+ *   END MARKER: a block header with R = S = count = 0 (and its CRC)
+ *
+ *   TRAILER
+ *     0   8  total number of records
+ *     8   4  CRC-32C of every byte of the file before this field
+ *
+ * Records (inside the raw bytes of a block; never split across blocks):
+ *     u8 op (1 = put, 2 = remove), u8 family id, varint key length
+ *     (1..65535), [varint value length, put only], key, [value].
+ *   Within a file records are sorted by (family id, key), each key once.
+ *   Snapshot files hold puts only.
+ */
+#ifndef SS_FORMAT_FRAME_H
+#define SS_FORMAT_FRAME_H
+
+#include "checkpoint/storage.h"
+#include "util/buf.h"
+
+#include <stdint.h>
+
+#define SS_FORMAT_VERSION 1u
+#define SS_FRAME_MAGIC "\x89SST\r\n\x1a\n"
+#define SS_FRAME_BLOCK_HEADER 16u
+#define SS_FRAME_TRAILER 12u
+#define SS_MAX_CFS 256u
+
+enum { SS_FILE_DELTA = 1, SS_FILE_SNAPSHOT = 2 };
+enum { SS_CODEC_NONE = 0, SS_CODEC_LZ4 = 1, SS_CODEC_ZSTD = 2 };
+enum { SS_OP_PUT = 1, SS_OP_REMOVE = 2 };
+
+typedef struct ss_cf_entry {
+    char name[256];
+    unsigned flags;
+} ss_cf_entry;
+
+typedef struct ss_file_header {
+    unsigned kind;
+    unsigned codec;
+    uint64_t version;
+    unsigned n_cf;
+    ss_cf_entry *cf; /* n_cf entries, sorted by name */
+} ss_file_header;
+
+typedef struct ss_record {
+    unsigned op;
+    unsigned cf; /* file-local family id */
+    const unsigned char *key;
+    size_t klen;
+    const unsigned char *value;
+    size_t vlen;
+} ss_record;
+
+typedef struct ss_frame_writer {
+    ss_storage *st;
+    ss_storage_writer *w;
+    char name[128];
+    unsigned codec;
+    int level;
+    size_t block_size;
+    ss_buf raw;
+    ss_buf out;
+    uint32_t block_records;
+    uint64_t total_records;
+    uint32_t crc;
+    uint64_t bytes;
+    uint64_t encode_ns; /* compressing and framing */
+    uint64_t write_ns;  /* handing bytes to storage */
+} ss_frame_writer;
+
+typedef struct ss_frame_reader {
+    ss_storage *st;
+    ss_storage_reader *r;
+    char path[512];
+    uint64_t size;
+    uint64_t consumed;
+    uint32_t crc;
+    ss_file_header header;
+    ss_buf stored;
+    ss_buf raw;
+    size_t pos;
+    uint32_t block_left;
+    uint64_t total_records;
+    int done;
+} ss_frame_reader;
+
+/* Start file `name`; the header (with its family table) is written now. */
+int ss_frame_writer_open(ss_frame_writer *fw, ss_storage *st, const char *name,
+                         const ss_file_header *h, int level, size_t block_size);
+/* Append one record; flushes a block when it reaches block_size. */
+int ss_frame_writer_add(ss_frame_writer *fw, unsigned op, unsigned cf,
+                        const void *key, size_t klen, const void *value,
+                        size_t vlen);
+/* Write the last block, end marker and trailer (not yet visible). */
+int ss_frame_writer_finish(ss_frame_writer *fw);
+/* Make the file durable and visible. */
+int ss_frame_writer_commit(ss_frame_writer *fw);
+/* Drop the file; safe after any failure and after commit.  */
+void ss_frame_writer_abort(ss_frame_writer *fw);
+
+/* Open `name`, checking its header against the expected kind and store
+ * version.  SS_ENOTFOUND if absent, SS_ECORRUPT / SS_EVERSION naming the
+ * file otherwise. */
+int ss_frame_reader_open(ss_frame_reader *fr, ss_storage *st, const char *name,
+                         unsigned kind, uint64_t version);
+/* Next record (borrowed until the next call); SS_EDONE after the trailer
+ * has been verified. */
+int ss_frame_reader_next(ss_frame_reader *fr, ss_record *rec);
+void ss_frame_reader_close(ss_frame_reader *fr);
+
+const char *ss_codec_name(unsigned codec);
+const char *ss_file_kind_name(unsigned kind);
+
+#endif

@@ -1,0 +1,698 @@
+/*
+ * memory.c -- the memory provider: all state in memory, a delta file per
+ * commit, snapshots and retention by maintenance (memory_maint.c).
+ *
+ * Invariants (tests/conformance cite these):
+ * 1. get/put/remove never touch disk.
+ * 2. A batch changes the live map in place and records each key's prior
+ *    node in a change list the first time the batch touches it (a node
+ *    whose version is the batch number was written by this batch).
+ *    Abort swaps the list back; commit keeps it as the way back to the
+ *    previous version.  Memory for retained versions is therefore
+ *    proportional to what changed, never a copy of the map.
+ * 3. Commit writes <V+1>.delta completely before it becomes visible; if
+ *    versions above V exist they are deleted newest first before it is
+ *    published, so the visible versions are always one lineage.
+ * 4. An I/O failure inside commit poisons the provider (SS_EFATAL): the
+ *    live map no longer matches any durable version.  The checkpoint
+ *    still holds every version committed before.
+ * 5. A put refused for memory_limit_bytes changes nothing.
+ *
+ * State of the live map:
+ *
+ *   NONE --load(V)--> AT V --put/remove--> BATCH(V+1) --commit--> AT V+1
+ *                      ^  \__load(W), W in memory: swap lists___/  |
+ *                      |                                          |
+ *                      +-----------------abort--------------------+
+ */
+#include "providers/memory/memory.h"
+
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+poison(mem_prov *p, int rc)
+{
+    p->fatal = true;
+    snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%s", ss_error_last());
+    return rc;
+}
+
+static void
+drop_memory_state(mem_prov *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->nhist; i++)
+        mm_changes_free(&p->budget, p->hist[i]);
+    p->nhist = 0;
+    mm_map_free(p->map);
+    p->map = NULL;
+}
+
+static int
+mem_open(void **out, const ss_provider_env *env)
+{
+    mem_prov *p = calloc(1, sizeof(*p));
+    mem_versions vs;
+    int rc;
+
+    *out = NULL;
+    if (!p)
+        return ss_error_set(SS_ENOMEM, "out of memory opening %s",
+                            env->location);
+    p->storage = env->storage;
+    p->config = env->config;
+    p->cfs = env->cfs;
+    p->budget.limit = env->config->memory_limit_bytes;
+    p->hist =
+        calloc(env->config->max_versions_in_memory + 1, sizeof(mm_changes *));
+    if (!p->hist) {
+        free(p);
+        return ss_error_set(SS_ENOMEM, "out of memory opening %s",
+                            env->location);
+    }
+    pthread_mutex_init(&p->files_lock, NULL);
+    pthread_mutex_init(&p->maint_lock, NULL);
+    pthread_cond_init(&p->maint_cond, NULL);
+    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+        goto fail;
+    p->latest = vs.latest;
+    p->m.last_snapshot_version = mem_versions_base(&vs, vs.latest);
+    mem_versions_free(&vs);
+    if (env->config->maintenance_interval_ms > 0 &&
+        (rc = mem_maint_start(p)) < 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    pthread_mutex_destroy(&p->files_lock);
+    pthread_mutex_destroy(&p->maint_lock);
+    pthread_cond_destroy(&p->maint_cond);
+    free(p->hist);
+    free(p);
+    return rc;
+}
+
+static void
+mem_close(void *prov)
+{
+    mem_prov *p = prov;
+
+    mem_maint_stop(p);
+    drop_memory_state(p);
+    pthread_mutex_destroy(&p->files_lock);
+    pthread_mutex_destroy(&p->maint_lock);
+    pthread_cond_destroy(&p->maint_cond);
+    free(p->hist);
+    free(p);
+}
+
+static int
+mem_cf_added(void *prov, unsigned cf)
+{
+    mem_prov *p = prov;
+
+    if (p->map)
+        mm_map_add_cf(p->map, cf, p->cfs->cf[cf].flags & SS_CF_ORDERED);
+    return 0;
+}
+
+/* Move the live map to `version` through the change lists. */
+static int
+move_map(mem_prov *p, uint64_t version)
+{
+    size_t i;
+    int rc;
+
+    while (p->map_version > version) {
+        for (i = 0; p->hist[i]->version != p->map_version; i++)
+            ;
+        if ((rc = mm_changes_swap(p->map, p->hist[i], true)) < 0)
+            return rc;
+        p->map_version--;
+    }
+    while (p->map_version < version) {
+        for (i = 0; p->hist[i]->version != p->map_version + 1; i++)
+            ;
+        if ((rc = mm_changes_swap(p->map, p->hist[i], false)) < 0)
+            return rc;
+        p->map_version++;
+    }
+    return 0;
+}
+
+static bool
+in_memory(const mem_prov *p, uint64_t version)
+{
+    uint64_t lo, hi;
+
+    if (!p->map)
+        return false;
+    lo = p->nhist ? p->hist[0]->version - 1 : p->map_version;
+    hi = p->nhist ? p->hist[p->nhist - 1]->version : p->map_version;
+    if (hi < p->map_version)
+        hi = p->map_version;
+    return version >= lo && version <= hi;
+}
+
+static int
+load_live(mem_prov *p, uint64_t version)
+{
+    mm_map *m;
+    unsigned i;
+    int rc;
+
+    if (version > p->latest && !in_memory(p, version))
+        return ss_error_set(SS_ENOTFOUND,
+                            "version %" PRIu64 " not found in "
+                            "%s (newest is %" PRIu64 ")",
+                            version, p->storage->location, p->latest);
+    if (in_memory(p, version)) {
+        if ((rc = move_map(p, version)) == 0) {
+            p->m.loads_from_memory++;
+            return 0;
+        }
+        /* A half-moved map matches no version: rebuild from files. */
+    }
+    /* Free the old state first: holding two full maps could double the
+     * memory this provider uses. */
+    drop_memory_state(p);
+    if (version == 0) {
+        if ((rc = mm_map_new(&m, &p->budget)) < 0)
+            return rc;
+        for (i = 0; i < p->cfs->count; i++)
+            mm_map_add_cf(m, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
+    } else if ((rc = mem_build_map(&m, p, version)) < 0) {
+        return rc;
+    }
+    p->map = m;
+    p->map_version = version;
+    p->m.loads_from_files++;
+    return 0;
+}
+
+static int
+mem_load(void **out, void *prov, uint64_t version, bool readonly)
+{
+    mem_prov *p = prov;
+    mem_store *s;
+    uint64_t t0 = ss_now_ns();
+    int rc;
+
+    *out = NULL;
+    if (p->fatal)
+        return ss_error_set(SS_EFATAL,
+                            "provider on %s failed earlier and "
+                            "must be reopened: %s",
+                            p->storage->location, p->fatal_msg);
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
+                            version);
+    s->p = p;
+    s->version = version;
+    s->readonly = readonly;
+    if (readonly) {
+        if (version == 0) {
+            unsigned i;
+
+            rc = mm_map_new(&s->map, &p->budget);
+            for (i = 0; rc == 0 && i < p->cfs->count; i++)
+                mm_map_add_cf(s->map, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
+        } else {
+            rc = mem_build_map(&s->map, p, version);
+        }
+        if (rc < 0)
+            goto fail;
+    } else {
+        if ((rc = load_live(p, version)) < 0)
+            goto fail;
+        if ((rc = mm_changes_new(&s->changes, &p->budget, version + 1)) < 0)
+            goto fail;
+        s->map = p->map;
+    }
+    pthread_mutex_lock(&p->files_lock);
+    p->m.load_ns = ss_now_ns() - t0;
+    pthread_mutex_unlock(&p->files_lock);
+    *out = s;
+    return 0;
+fail:
+    if (readonly)
+        mm_map_free(s->map);
+    free(s);
+    return ss_error_wrap(rc, "loading version %" PRIu64 " from %s", version,
+                         p->storage->location);
+}
+
+/* Families declared after the map was built (by a read-only load that
+ * found them in files) join lazily. */
+static inline mm_map *
+map_for(mem_store *s, unsigned cf)
+{
+    if (cf >= s->map->ncf)
+        mm_map_add_cf(s->map, cf, s->p->cfs->cf[cf].flags & SS_CF_ORDERED);
+    return s->map;
+}
+
+static int
+mem_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
+{
+    mem_store *s = store;
+    mm_node **slot = mm_map_find(map_for(s, cf), cf, key.data, key.len,
+                                 mm_hash(key.data, key.len));
+
+    if (!slot)
+        return ss_error_set(SS_ENOTFOUND,
+                            "key of %zu bytes not found in "
+                            "family '%s'",
+                            key.len, s->p->cfs->cf[cf].name);
+    out->data = MM_VAL(*slot);
+    out->len = (*slot)->vlen;
+    return 0;
+}
+
+static int
+limit_error(mem_prov *p, size_t need)
+{
+    return ss_error_set(SS_ELIMIT,
+                        "memory_limit_bytes=%" PRIu64 " would be "
+                        "exceeded: %" PRIu64 " bytes in use, %zu more "
+                        "needed; abort the batch or raise the limit",
+                        p->budget.limit, p->budget.used, need);
+}
+
+static int
+mem_put(void *store, unsigned cf, ss_slice key, ss_slice value)
+{
+    mem_store *s = store;
+    mem_prov *p = s->p;
+    mm_map *m = map_for(s, cf);
+    uint64_t h = mm_hash(key.data, key.len), batch = s->changes->version;
+    mm_node **slot = mm_map_find(m, cf, key.data, key.len, h), *old, *n;
+    size_t need;
+    int rc;
+
+    old = slot ? *slot : NULL;
+    if (old && old->version == batch && value.len <= old->vcap) {
+        /* Written earlier in this batch: its prior state is recorded
+         * already, so overwrite in place (counters, running sums). */
+        if (value.len)
+            memcpy(MM_VAL(old), value.data, value.len);
+        old->vlen = (uint32_t)value.len;
+        return 0;
+    }
+    need = mm_node_size(key.len, value.len);
+    if (!old || old->version != batch)
+        need += mm_changes_push_cost(s->changes, key.len);
+    if (!old)
+        need += mm_map_insert_cost(m, cf);
+    if (!ss_budget_fits(&p->budget, need))
+        return limit_error(p, need);
+    n = mm_node_new(&p->budget, key.data, key.len, value.data, value.len,
+                    batch);
+    if (!n)
+        return ss_error_set(SS_ENOMEM,
+                            "out of memory storing a key of %zu "
+                            "bytes",
+                            key.len);
+    if (old && old->version == batch) {
+        *slot = n;
+        mm_node_free(&p->budget, old);
+        return 0;
+    }
+    if ((rc = mm_changes_push(s->changes, &p->budget, cf, key.data, key.len, h,
+                              old)) < 0)
+        goto fail;
+    if (old) {
+        *slot = n;
+        return 0;
+    }
+    if ((rc = mm_map_insert(m, cf, n, h)) < 0) {
+        s->changes->len--; /* the entry just pushed */
+        goto fail;
+    }
+    return 0;
+fail:
+    mm_node_free(&p->budget, n);
+    return rc;
+}
+
+static int
+mem_remove(void *store, unsigned cf, ss_slice key)
+{
+    mem_store *s = store;
+    mem_prov *p = s->p;
+    mm_map *m = map_for(s, cf);
+    uint64_t h = mm_hash(key.data, key.len);
+    mm_node **slot = mm_map_find(m, cf, key.data, key.len, h), *old;
+    int rc;
+
+    if (!slot)
+        return 0;
+    old = *slot;
+    if (old->version == s->changes->version) {
+        mm_map_delete(m, cf, key.data, key.len, h);
+        mm_node_free(&p->budget, old);
+        return 0;
+    }
+    /* The change entry is allocated before unlinking so a failure
+     * leaves the key in place. */
+    if (!ss_budget_fits(&p->budget, mm_changes_push_cost(s->changes, key.len)))
+        return limit_error(p, mm_changes_push_cost(s->changes, key.len));
+    if ((rc = mm_changes_push(s->changes, &p->budget, cf, key.data, key.len, h,
+                              old)) < 0)
+        return rc;
+    mm_map_delete(m, cf, key.data, key.len, h);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- commit */
+
+typedef struct commit_rec {
+    uint64_t head; /* first 8 key bytes, big-endian: cheap compares */
+    unsigned rank;
+    const mm_change *change;
+    size_t order;
+} commit_rec;
+
+static uint64_t
+key_head(const unsigned char *key, size_t klen)
+{
+    uint64_t h = 0;
+    size_t i;
+
+    for (i = 0; i < 8; i++)
+        h = (h << 8) | (i < klen ? key[i] : 0);
+    return h;
+}
+
+static int
+by_rank_key(const void *a, const void *b)
+{
+    const commit_rec *x = a, *y = b;
+    int c;
+
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->head != y->head)
+        return x->head < y->head ? -1 : 1;
+    c = mm_key_cmp(x->change->key, x->change->klen, y->change->key,
+                   y->change->klen);
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Delete versions above `keep`, newest first, so a crash part-way leaves
+ * a shorter prefix of the old lineage, never a gap. */
+static int
+truncate_future(mem_prov *p, uint64_t keep)
+{
+    char name[64];
+    uint64_t v;
+    int rc;
+
+    for (v = p->latest; v > keep; v--) {
+        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", v);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            return rc;
+        snprintf(name, sizeof(name), "%" PRIu64 ".delta", v);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            return rc;
+        p->latest = v - 1;
+        p->generation++;
+    }
+    return 0;
+}
+
+static int
+write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
+            uint64_t *collect_ns)
+{
+    mem_prov *p = s->p;
+    mm_changes *ch = s->changes;
+    unsigned rank[SS_MAX_CFS];
+    ss_file_header h = {SS_FILE_DELTA, p->config->codec, ch->version, 0, NULL};
+    commit_rec *recs = NULL;
+    char name[64];
+    uint64_t t0 = ss_now_ns();
+    size_t i, j, n = ch->len;
+    mm_node **slot;
+    int rc;
+
+    *records = 0;
+    if ((rc = ss_cf_table_file_header(&h, rank, p->cfs)) < 0)
+        return rc;
+    recs = malloc((n ? n : 1) * sizeof(*recs));
+    if (!recs) {
+        rc = ss_error_set(SS_ENOMEM, "out of memory committing %zu changes", n);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        recs[i].head = key_head(ch->v[i].key, ch->v[i].klen);
+        recs[i].rank = rank[ch->v[i].cf];
+        recs[i].change = &ch->v[i];
+        recs[i].order = i;
+    }
+    qsort(recs, n, sizeof(*recs), by_rank_key);
+    *collect_ns = ss_now_ns() - t0;
+    snprintf(name, sizeof(name), "%" PRIu64 ".delta", ch->version);
+    if ((rc = ss_frame_writer_open(fw, p->storage, name, &h,
+                                   p->config->compression_level,
+                                   p->config->block_size)) < 0)
+        goto out;
+    for (i = 0; i < n; i = j) {
+        const mm_change *e = recs[i].change;
+
+        /* Equal keys sort together, first entry first: it holds the
+         * key's state before the batch. */
+        for (j = i + 1; j < n && recs[j].rank == recs[i].rank &&
+                        mm_key_cmp(recs[j].change->key, recs[j].change->klen,
+                                   e->key, e->klen) == 0;
+             j++)
+            ;
+        slot = mm_map_find(s->map, e->cf, e->key, e->klen, e->hash);
+        if (!slot && !e->other)
+            continue; /* created and removed within the batch */
+        rc = slot ? ss_frame_writer_add(fw, SS_OP_PUT, recs[i].rank, e->key,
+                                        e->klen, MM_VAL(*slot), (*slot)->vlen)
+                  : ss_frame_writer_add(fw, SS_OP_REMOVE, recs[i].rank, e->key,
+                                        e->klen, NULL, 0);
+        if (rc < 0)
+            goto out;
+        (*records)++;
+    }
+    rc = ss_frame_writer_finish(fw);
+out:
+    free(recs);
+    free(h.cf);
+    return rc;
+}
+
+static void
+keep_history(mem_prov *p, mm_changes *ch)
+{
+    size_t i, keep = p->config->max_versions_in_memory - 1;
+
+    /* Lists above the new version belong to a discarded lineage. */
+    while (p->nhist && p->hist[p->nhist - 1]->version >= ch->version)
+        mm_changes_free(&p->budget, p->hist[--p->nhist]);
+    p->hist[p->nhist++] = ch;
+    while (p->nhist > keep) {
+        mm_changes_free(&p->budget, p->hist[0]);
+        for (i = 1; i < p->nhist; i++)
+            p->hist[i - 1] = p->hist[i];
+        p->nhist--;
+    }
+}
+
+static int
+mem_commit(uint64_t *version_out, void *store)
+{
+    mem_store *s = store;
+    mem_prov *p = s->p;
+    ss_frame_writer fw;
+    uint64_t t0 = ss_now_ns(), t1, records, collect_ns = 0;
+    uint64_t next = s->changes->version;
+    int rc;
+
+    memset(&fw, 0, sizeof(fw));
+    if (p->fatal)
+        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
+                            p->storage->location, p->fatal_msg);
+    if ((rc = write_delta(s, &fw, &records, &collect_ns)) < 0) {
+        ss_frame_writer_abort(&fw);
+        return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
+    }
+    t1 = ss_now_ns();
+    pthread_mutex_lock(&p->files_lock);
+    rc = truncate_future(p, s->version);
+    if (rc == 0)
+        rc = ss_frame_writer_commit(&fw);
+    if (rc == 0 && next > p->latest)
+        p->latest = next;
+    pthread_mutex_unlock(&p->files_lock);
+    if (rc < 0) {
+        ss_frame_writer_abort(&fw);
+        return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
+    }
+    keep_history(p, s->changes);
+    s->changes = NULL; /* now owned by the history */
+    p->map_version = next;
+    s->version = next;
+    pthread_mutex_lock(&p->files_lock); /* maintenance updates p->m too */
+    p->m.commit_collect_ns = collect_ns;
+    p->m.commit_encode_ns = fw.encode_ns;
+    p->m.commit_write_ns = fw.write_ns;
+    p->m.commit_sync_ns = ss_now_ns() - t1;
+    p->m.commit_records = records;
+    p->m.commit_bytes = fw.bytes;
+    p->m.bytes_written += fw.bytes;
+    p->m.files_written++;
+    p->m.commit_total_ns = ss_now_ns() - t0;
+    pthread_mutex_unlock(&p->files_lock);
+    if (version_out)
+        *version_out = next;
+    return 0;
+}
+
+static void
+mem_abort(void *store)
+{
+    mem_store *s = store;
+    mem_prov *p = s->p;
+
+    if (!s->changes)
+        return;
+    if (mm_changes_swap(s->map, s->changes, true) < 0) {
+        /* Half-undone: forget memory state; the next load reads files. */
+        mm_changes_free(&p->budget, s->changes);
+        s->changes = NULL;
+        drop_memory_state(p);
+        return;
+    }
+    mm_changes_free(&p->budget, s->changes);
+    s->changes = NULL;
+}
+
+static void
+mem_store_free(void *store)
+{
+    mem_store *s = store;
+
+    if (!s)
+        return;
+    if (s->readonly)
+        mm_map_free(s->map);
+    else
+        mem_abort(s);
+    free(s);
+}
+
+/* ------------------------------------------------------------- iterators */
+
+static int
+mem_iter(void **out, void *store, unsigned cf, const ss_scan *scan)
+{
+    mem_store *s = store;
+    mm_iter *it = malloc(sizeof(*it));
+    int rc;
+
+    *out = NULL;
+    if (!it)
+        return ss_error_set(SS_ENOMEM, "out of memory creating an iterator");
+    if ((rc = mm_iter_init(it, map_for(s, cf), cf, scan->prefix.data,
+                           scan->prefix.len, scan->start.data, scan->start.len,
+                           scan->end.data, scan->end.len)) < 0) {
+        mm_iter_release(it);
+        free(it);
+        return rc;
+    }
+    *out = it;
+    return 0;
+}
+
+static int
+mem_iter_next(void *iter, ss_slice *key, ss_slice *value)
+{
+    mm_node *n;
+    int rc;
+
+    if ((rc = mm_iter_next(iter, &n)) < 0)
+        return rc;
+    if (key) {
+        key->data = MM_KEY(n);
+        key->len = n->klen;
+    }
+    if (value) {
+        value->data = MM_VAL(n);
+        value->len = n->vlen;
+    }
+    return 0;
+}
+
+static void
+mem_iter_free(void *iter)
+{
+    if (!iter)
+        return;
+    mm_iter_release(iter);
+    free(iter);
+}
+
+static int
+mem_latest(uint64_t *out, void *prov)
+{
+    mem_prov *p = prov;
+    mem_versions vs;
+    int rc;
+
+    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+        return rc;
+    *out = vs.latest;
+    mem_versions_free(&vs);
+    return 0;
+}
+
+static void
+mem_metrics(ss_metrics *out, void *prov)
+{
+    mem_prov *p = prov;
+
+    pthread_mutex_lock(&p->files_lock);
+    *out = p->m;
+    pthread_mutex_unlock(&p->files_lock);
+    out->version = SS_METRICS_VERSION;
+    out->num_keys = p->map ? p->map->nkeys : 0;
+    out->memory_bytes = p->budget.used;
+    out->memory_limit_bytes = p->budget.limit;
+    out->versions_in_memory = p->map ? p->nhist + 1 : 0;
+    out->maintenance_errors = p->maint_errors;
+}
+
+const ss_provider_ops ss_memory_provider_ops = {
+    SS_PROVIDER_OPS_VERSION,
+    "memory",
+    mem_open,
+    mem_cf_added,
+    mem_load,
+    mem_get,
+    mem_put,
+    mem_remove,
+    mem_commit,
+    mem_abort,
+    mem_store_free,
+    mem_iter,
+    mem_iter_next,
+    mem_iter_free,
+    mem_latest,
+    mem_maintenance,
+    mem_metrics,
+    mem_close,
+};

@@ -1,0 +1,430 @@
+/*
+ * memory_maint.c -- snapshots and retention for the memory provider.
+ *
+ * A snapshot of version L is a streaming merge of the newest snapshot
+ * S < L with the deltas S+1..L, all sorted by (family name, key).  It
+ * reads only files, never the live map, so it can run on a background
+ * thread while the writer keeps going; its memory is that of the deltas,
+ * not of the state.
+ *
+ * Invariant 1: a snapshot is published only if no version was truncated
+ * while it was being built (files_lock + generation), so it never
+ * describes a discarded lineage.
+ * Invariant 2: retention deletes a file only when no version within
+ * min_versions_to_retain of the newest needs it: it keeps the newest
+ * snapshot at or below the oldest retained version and every delta
+ * after it.
+ */
+#include "providers/memory/memory.h"
+
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct union_cfs {
+    unsigned count;
+    ss_cf_entry cf[SS_MAX_CFS]; /* in first-seen order */
+    unsigned rank[SS_MAX_CFS];  /* position in name order */
+} union_cfs;
+
+typedef struct delta_rec {
+    unsigned name_idx;
+    unsigned op;
+    size_t koff, klen, voff, vlen;
+    size_t seq;
+} delta_rec;
+
+typedef struct merge_ctx {
+    union_cfs cfs;
+    ss_buf bytes;
+    delta_rec *recs;
+    size_t n, cap;
+} merge_ctx;
+
+static int
+union_add(unsigned *out, union_cfs *u, const ss_cf_entry *e)
+{
+    unsigned i;
+
+    for (i = 0; i < u->count; i++) {
+        if (strcmp(u->cf[i].name, e->name) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    if (u->count == SS_MAX_CFS)
+        return ss_error_set(SS_ELIMIT,
+                            "more than %u column families in "
+                            "the files to snapshot",
+                            SS_MAX_CFS);
+    u->cf[u->count] = *e;
+    *out = u->count++;
+    return 0;
+}
+
+static void
+union_rank(union_cfs *u)
+{
+    unsigned i, j;
+
+    for (i = 0; i < u->count; i++) {
+        u->rank[i] = 0;
+        for (j = 0; j < u->count; j++)
+            if (strcmp(u->cf[j].name, u->cf[i].name) < 0)
+                u->rank[i]++;
+    }
+}
+
+static int
+read_delta(merge_ctx *mc, ss_storage *st, uint64_t version)
+{
+    unsigned local[SS_MAX_CFS], i;
+    ss_frame_reader fr;
+    ss_record rec;
+    delta_rec *grown, *d;
+    char name[64];
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64 ".delta", version);
+    if ((rc = ss_frame_reader_open(&fr, st, name, SS_FILE_DELTA, version)) < 0)
+        return rc;
+    for (i = 0; i < fr.header.n_cf; i++)
+        if ((rc = union_add(&local[i], &mc->cfs, &fr.header.cf[i])) < 0)
+            goto out;
+    while ((rc = ss_frame_reader_next(&fr, &rec)) == 0) {
+        if (mc->n == mc->cap) {
+            mc->cap = mc->cap ? mc->cap * 2 : 1024;
+            grown = realloc(mc->recs, mc->cap * sizeof(*grown));
+            if (!grown) {
+                rc = ss_error_set(SS_ENOMEM, "out of memory snapshotting");
+                goto out;
+            }
+            mc->recs = grown;
+        }
+        d = &mc->recs[mc->n];
+        d->name_idx = local[rec.cf];
+        d->op = rec.op;
+        d->seq = mc->n++;
+        d->koff = mc->bytes.len;
+        d->klen = rec.klen;
+        if ((rc = ss_buf_append(&mc->bytes, rec.key, rec.klen)) < 0)
+            goto out;
+        d->voff = mc->bytes.len;
+        d->vlen = rec.vlen;
+        if ((rc = ss_buf_append(&mc->bytes, rec.value, rec.vlen)) < 0)
+            goto out;
+    }
+    if (rc == SS_EDONE)
+        rc = 0;
+out:
+    ss_frame_reader_close(&fr);
+    return rc;
+}
+
+static int
+rec_cmp(const void *a, const void *b, void *arg)
+{
+    const merge_ctx *mc = arg;
+    const delta_rec *x = a, *y = b;
+    unsigned rx = mc->cfs.rank[x->name_idx], ry = mc->cfs.rank[y->name_idx];
+    int c;
+
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    c = mm_key_cmp(mc->bytes.data + x->koff, x->klen, mc->bytes.data + y->koff,
+                   y->klen);
+    if (c)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool
+same_key(const merge_ctx *mc, const delta_rec *x, const delta_rec *y)
+{
+    return mc->cfs.rank[x->name_idx] == mc->cfs.rank[y->name_idx] &&
+           mm_key_cmp(mc->bytes.data + x->koff, x->klen,
+                      mc->bytes.data + y->koff, y->klen) == 0;
+}
+
+/* Compare a snapshot record (rank, key) with a delta record. */
+static int
+cmp_snap_delta(const merge_ctx *mc, unsigned srank, const ss_record *s,
+               const delta_rec *d)
+{
+    unsigned drank = mc->cfs.rank[d->name_idx];
+
+    if (srank != drank)
+        return srank < drank ? -1 : 1;
+    return mm_key_cmp(s->key, s->klen, mc->bytes.data + d->koff, d->klen);
+}
+
+static int
+emit_delta(ss_frame_writer *fw, const merge_ctx *mc, const delta_rec *d)
+{
+    if (d->op != SS_OP_PUT)
+        return 0;
+    return ss_frame_writer_add(fw, SS_OP_PUT, mc->cfs.rank[d->name_idx],
+                               mc->bytes.data + d->koff, d->klen,
+                               mc->bytes.data + d->voff, d->vlen);
+}
+
+/* Write <last>.snapshot from <base>.snapshot and the deltas after it. */
+static int
+write_snapshot(mem_prov *p, uint64_t base, uint64_t last, uint64_t gen)
+{
+    merge_ctx mc;
+    ss_frame_reader snap;
+    ss_frame_writer fw;
+    ss_file_header h = {SS_FILE_SNAPSHOT, p->config->codec, last, 0, NULL};
+    unsigned snap_local[SS_MAX_CFS], i;
+    ss_record rec;
+    char name[64];
+    size_t di = 0, dj, kept = 0;
+    bool snap_open = false;
+    int rc, src = SS_EDONE, c;
+
+    memset(&mc, 0, sizeof(mc));
+    memset(&fw, 0, sizeof(fw));
+    if (base > 0) {
+        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", base);
+        if ((rc = ss_frame_reader_open(&snap, p->storage, name,
+                                       SS_FILE_SNAPSHOT, base)) < 0)
+            goto out;
+        snap_open = true;
+        for (i = 0; i < snap.header.n_cf; i++)
+            if ((rc = union_add(&snap_local[i], &mc.cfs, &snap.header.cf[i])) <
+                0)
+                goto out;
+    }
+    for (uint64_t v = base + 1; v <= last; v++)
+        if ((rc = read_delta(&mc, p->storage, v)) < 0)
+            goto out;
+    union_rank(&mc.cfs);
+    qsort_r(mc.recs, mc.n, sizeof(delta_rec), rec_cmp, &mc);
+    /* Keep the newest record of each key: the last of each equal run. */
+    for (di = 0; di < mc.n; di = dj) {
+        for (dj = di + 1;
+             dj < mc.n && same_key(&mc, &mc.recs[di], &mc.recs[dj]); dj++)
+            ;
+        mc.recs[kept++] = mc.recs[dj - 1];
+    }
+    mc.n = kept;
+    h.n_cf = mc.cfs.count;
+    h.cf = calloc(mc.cfs.count ? mc.cfs.count : 1, sizeof(ss_cf_entry));
+    if (!h.cf) {
+        rc = ss_error_set(SS_ENOMEM, "out of memory snapshotting");
+        goto out;
+    }
+    for (i = 0; i < mc.cfs.count; i++)
+        h.cf[mc.cfs.rank[i]] = mc.cfs.cf[i];
+    snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", last);
+    if ((rc = ss_frame_writer_open(&fw, p->storage, name, &h,
+                                   p->config->compression_level,
+                                   p->config->block_size)) < 0)
+        goto out;
+    di = 0;
+    if (snap_open)
+        src = ss_frame_reader_next(&snap, &rec);
+    for (;;) {
+        if (src < 0 && src != SS_EDONE) {
+            rc = src;
+            goto out;
+        }
+        if (src == SS_EDONE && di == mc.n)
+            break;
+        if (src == SS_EDONE) {
+            c = 1;
+        } else if (di == mc.n) {
+            c = -1;
+        } else {
+            c = cmp_snap_delta(&mc, mc.cfs.rank[snap_local[rec.cf]], &rec,
+                               &mc.recs[di]);
+        }
+        if (c < 0) {
+            rc = ss_frame_writer_add(&fw, SS_OP_PUT,
+                                     mc.cfs.rank[snap_local[rec.cf]], rec.key,
+                                     rec.klen, rec.value, rec.vlen);
+            src = ss_frame_reader_next(&snap, &rec);
+        } else {
+            /* The delta replaces (or removes) the snapshot's record. */
+            rc = emit_delta(&fw, &mc, &mc.recs[di++]);
+            if (c == 0)
+                src = ss_frame_reader_next(&snap, &rec);
+        }
+        if (rc < 0)
+            goto out;
+    }
+    if ((rc = ss_frame_writer_finish(&fw)) < 0)
+        goto out;
+    pthread_mutex_lock(&p->files_lock);
+    if (gen == p->generation && last <= p->latest) {
+        rc = ss_frame_writer_commit(&fw);
+        if (rc == 0) {
+            p->m.snapshots_written++;
+            p->m.files_written++;
+            p->m.bytes_written += fw.bytes;
+            p->m.last_snapshot_version = last;
+        }
+    }
+    pthread_mutex_unlock(&p->files_lock);
+out:
+    ss_frame_writer_abort(&fw);
+    if (snap_open)
+        ss_frame_reader_close(&snap);
+    free(h.cf);
+    free(mc.recs);
+    ss_buf_free(&mc.bytes);
+    return rc;
+}
+
+static int
+apply_retention(mem_prov *p)
+{
+    mem_versions vs;
+    uint64_t earliest, base;
+    char name[64];
+    size_t i;
+    int rc;
+
+    pthread_mutex_lock(&p->files_lock);
+    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+        goto unlock;
+    if (vs.latest < p->config->min_versions_to_retain)
+        goto out;
+    earliest = vs.latest - p->config->min_versions_to_retain + 1;
+    base = mem_versions_base(&vs, earliest);
+    if (base == 0)
+        goto out; /* every delta from 1 is still needed */
+    for (i = 0; i < vs.n_snapshots && vs.snapshots[i] < base; i++) {
+        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", vs.snapshots[i]);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            goto out;
+        p->m.files_deleted++;
+    }
+    for (i = 0; i < vs.n_deltas && vs.deltas[i] <= base; i++) {
+        snprintf(name, sizeof(name), "%" PRIu64 ".delta", vs.deltas[i]);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            goto out;
+        p->m.files_deleted++;
+    }
+out:
+    mem_versions_free(&vs);
+unlock:
+    pthread_mutex_unlock(&p->files_lock);
+    return rc;
+}
+
+static int maintain(mem_prov *p);
+
+int
+mem_maintenance(void *prov)
+{
+    mem_prov *p = prov;
+    int rc;
+
+    /* One run at a time: the caller's and the background thread's. */
+    pthread_mutex_lock(&p->maint_lock);
+    rc = maintain(p);
+    pthread_mutex_unlock(&p->maint_lock);
+    return rc;
+}
+
+static int
+maintain(mem_prov *p)
+{
+    mem_versions vs;
+    uint64_t last, gen, base;
+    int rc;
+
+    pthread_mutex_lock(&p->files_lock);
+    last = p->latest;
+    gen = p->generation;
+    pthread_mutex_unlock(&p->files_lock);
+    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+        return rc;
+    base = mem_versions_base(&vs, last);
+    mem_versions_free(&vs);
+    if (last > base && last - base >= p->config->min_deltas_for_snapshot) {
+        rc = write_snapshot(p, base, last, gen);
+        if (rc < 0) {
+            pthread_mutex_lock(&p->files_lock);
+            /* The writer truncated versions under us: not a failure. */
+            if (gen != p->generation)
+                rc = 0;
+            pthread_mutex_unlock(&p->files_lock);
+            if (rc < 0)
+                return ss_error_wrap(rc,
+                                     "maintenance of %s: snapshot of "
+                                     "version %" PRIu64,
+                                     p->storage->location, last);
+        }
+    }
+    if ((rc = apply_retention(p)) < 0)
+        return ss_error_wrap(rc, "maintenance of %s: retention",
+                             p->storage->location);
+    return 0;
+}
+
+static void *
+maint_main(void *arg)
+{
+    mem_prov *p = arg;
+    struct timespec until;
+    uint64_t ms = p->config->maintenance_interval_ms;
+
+    pthread_mutex_lock(&p->files_lock);
+    while (!p->maint_stop) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(ms / 1000);
+        until.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->maint_cond, &p->files_lock, &until);
+        if (p->maint_stop)
+            break;
+        pthread_mutex_unlock(&p->files_lock);
+        if (mem_maintenance(p) < 0) {
+            pthread_mutex_lock(&p->files_lock);
+            p->maint_errors++;
+        } else {
+            pthread_mutex_lock(&p->files_lock);
+        }
+    }
+    pthread_mutex_unlock(&p->files_lock);
+    return NULL;
+}
+
+int
+mem_maint_start(mem_prov *p)
+{
+    int e = pthread_create(&p->maint_thread, NULL, maint_main, p);
+
+    if (e != 0)
+        return ss_error_set(SS_EIO,
+                            "cannot start the maintenance thread: "
+                            "%s",
+                            strerror(e));
+    p->maint_running = true;
+    return 0;
+}
+
+void
+mem_maint_stop(mem_prov *p)
+{
+    if (!p->maint_running)
+        return;
+    pthread_mutex_lock(&p->files_lock);
+    p->maint_stop = true;
+    pthread_cond_signal(&p->maint_cond);
+    pthread_mutex_unlock(&p->files_lock);
+    pthread_join(p->maint_thread, NULL);
+    p->maint_running = false;
+}

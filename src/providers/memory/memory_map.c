@@ -1,0 +1,637 @@
+/*
+ * memory_map.c -- hash index, treap, nodes and change lists (see .h).
+ *
+ * Invariant 1 (ownership): every node is owned by exactly one place: a
+ * map slot, or one entry of one change list.  Swapping moves ownership,
+ * never copies, so a node is freed exactly once.
+ * Invariant 2: a hash index keeps count <= 3/4 cap with linear probing
+ * and backward-shift deletion (no tombstones), so a lookup stops at the
+ * first empty slot.
+ * Invariant 3: a change list applied forward then backward (or the
+ * reverse) leaves the map and the list exactly as they were.
+ */
+#include "providers/memory/memory_map.h"
+
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define MIN_CAP 16u
+#define KEY_CHUNK (64u * 1024u)
+
+uint64_t
+mm_hash(const void *key, size_t klen)
+{
+    return XXH3_64bits(key, klen);
+}
+
+int
+mm_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* ----------------------------------------------------------------- nodes */
+
+size_t
+mm_node_size(size_t klen, size_t vlen)
+{
+    return sizeof(mm_node) + klen + vlen;
+}
+
+mm_node *
+mm_node_new(ss_budget *b, const void *key, size_t klen, const void *value,
+            size_t vlen, uint64_t version)
+{
+    mm_node *n = ss_budget_alloc(b, mm_node_size(klen, vlen));
+
+    if (!n)
+        return NULL;
+    n->version = version;
+    n->klen = (uint32_t)klen;
+    n->vlen = (uint32_t)vlen;
+    n->vcap = (uint32_t)vlen;
+    n->unused = 0;
+    memcpy(n->data, key, klen);
+    if (vlen)
+        memcpy(n->data + klen, value, vlen);
+    return n;
+}
+
+void
+mm_node_free(ss_budget *b, mm_node *n)
+{
+    ss_budget_free(b, n);
+}
+
+/* ------------------------------------------------------------ hash index */
+
+static int
+hash_resize(mm_map *m, mm_cf *cf, size_t cap)
+{
+    mm_slot *slots = ss_budget_calloc_large(m->budget, cap * sizeof(mm_slot));
+    size_t i, j, mask = cap - 1;
+
+    if (!slots)
+        return ss_error_set(SS_ENOMEM,
+                            "out of memory growing a hash index "
+                            "to %zu slots",
+                            cap);
+    for (i = 0; i < cf->cap; i++) {
+        if (!cf->slots[i].node)
+            continue;
+        j = cf->slots[i].hash & mask;
+        while (slots[j].node)
+            j = (j + 1) & mask;
+        slots[j] = cf->slots[i];
+    }
+    ss_budget_free_large(m->budget, cf->slots, cf->cap * sizeof(mm_slot));
+    cf->slots = slots;
+    cf->cap = cap;
+    return 0;
+}
+
+static mm_slot *
+hash_find(mm_cf *cf, const void *key, size_t klen, uint64_t hash)
+{
+    size_t mask = cf->cap - 1, i;
+    mm_slot *s;
+
+    if (!cf->cap)
+        return NULL;
+    for (i = hash & mask;; i = (i + 1) & mask) {
+        s = &cf->slots[i];
+        if (!s->node)
+            return NULL;
+        if (s->hash == hash && s->node->klen == klen &&
+            memcmp(s->node->data, key, klen) == 0)
+            return s;
+    }
+}
+
+static size_t
+hash_insert_cost(const mm_cf *cf)
+{
+    if (cf->cap && (cf->count + 1) * 4 <= cf->cap * 3)
+        return 0;
+    return (cf->cap ? cf->cap * 2 : MIN_CAP) * sizeof(mm_slot);
+}
+
+static int
+hash_insert(mm_map *m, mm_cf *cf, mm_node *n, uint64_t hash)
+{
+    size_t mask, i;
+    int rc;
+
+    if (!cf->cap || (cf->count + 1) * 4 > cf->cap * 3) {
+        if ((rc = hash_resize(m, cf, cf->cap ? cf->cap * 2 : MIN_CAP)) < 0)
+            return rc;
+    }
+    mask = cf->cap - 1;
+    for (i = hash & mask; cf->slots[i].node; i = (i + 1) & mask)
+        ;
+    cf->slots[i].hash = hash;
+    cf->slots[i].node = n;
+    cf->count++;
+    return 0;
+}
+
+static void
+hash_delete_slot(mm_cf *cf, mm_slot *s)
+{
+    size_t mask = cf->cap - 1, i = (size_t)(s - cf->slots), j, home;
+
+    /* Backward shift: move later members of the probe run into the hole
+     * when their home position allows it. */
+    for (j = (i + 1) & mask; cf->slots[j].node; j = (j + 1) & mask) {
+        home = cf->slots[j].hash & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            cf->slots[i] = cf->slots[j];
+            i = j;
+        }
+    }
+    cf->slots[i].node = NULL;
+    cf->slots[i].hash = 0;
+    cf->count--;
+}
+
+/* ----------------------------------------------------------------- treap */
+
+static uint32_t
+next_prio(mm_map *m)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return (uint32_t)(m->rng >> 32);
+}
+
+static int
+node_cmp(const mm_node *n, const void *key, size_t klen)
+{
+    return mm_key_cmp(n->data, n->klen, key, klen);
+}
+
+static mm_tnode **
+tree_find(mm_cf *cf, const void *key, size_t klen)
+{
+    mm_tnode **p = &cf->root;
+    int c;
+
+    while (*p) {
+        c = node_cmp((*p)->node, key, klen);
+        if (c == 0)
+            return p;
+        p = c > 0 ? &(*p)->left : &(*p)->right;
+    }
+    return NULL;
+}
+
+static mm_tnode *
+tree_insert(mm_tnode *root, mm_tnode *t)
+{
+    mm_tnode *x;
+
+    if (!root)
+        return t;
+    if (node_cmp(root->node, t->node->data, t->node->klen) > 0) {
+        root->left = tree_insert(root->left, t);
+        if (root->left->prio > root->prio) {
+            x = root->left;
+            root->left = x->right;
+            x->right = root;
+            return x;
+        }
+    } else {
+        root->right = tree_insert(root->right, t);
+        if (root->right->prio > root->prio) {
+            x = root->right;
+            root->right = x->left;
+            x->left = root;
+            return x;
+        }
+    }
+    return root;
+}
+
+static mm_tnode *
+tree_merge(mm_tnode *a, mm_tnode *b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (a->prio > b->prio) {
+        a->right = tree_merge(a->right, b);
+        return a;
+    }
+    b->left = tree_merge(a, b->left);
+    return b;
+}
+
+static void
+tree_free(ss_budget *b, mm_tnode *t)
+{
+    mm_tnode *stack[128], *x;
+    size_t depth = 0;
+
+    /* Iterative with a bounded stack: treap depth is O(log n) w.h.p.;
+     * past 128 we fall back to recursion on the spilled subtree. */
+    if (t)
+        stack[depth++] = t;
+    while (depth) {
+        x = stack[--depth];
+        if (x->left) {
+            if (depth < 128)
+                stack[depth++] = x->left;
+            else
+                tree_free(b, x->left);
+        }
+        if (x->right) {
+            if (depth < 128)
+                stack[depth++] = x->right;
+            else
+                tree_free(b, x->right);
+        }
+        mm_node_free(b, x->node);
+        ss_budget_free(b, x);
+    }
+}
+
+/* ------------------------------------------------------------------- map */
+
+int
+mm_map_new(mm_map **out, ss_budget *budget)
+{
+    mm_map *m = calloc(1, sizeof(*m));
+
+    *out = NULL;
+    if (!m)
+        return ss_error_set(SS_ENOMEM, "out of memory creating a map");
+    m->budget = budget;
+    m->rng = 0x9E3779B97F4A7C15ull;
+    *out = m;
+    return 0;
+}
+
+void
+mm_map_add_cf(mm_map *m, unsigned cf, bool ordered)
+{
+    if (cf >= m->ncf)
+        m->ncf = cf + 1;
+    m->cf[cf].ordered = ordered;
+}
+
+void
+mm_map_free(mm_map *m)
+{
+    unsigned c;
+    size_t i;
+
+    if (!m)
+        return;
+    for (c = 0; c < m->ncf; c++) {
+        mm_cf *cf = &m->cf[c];
+
+        for (i = 0; i < cf->cap; i++)
+            if (cf->slots[i].node)
+                mm_node_free(m->budget, cf->slots[i].node);
+        ss_budget_free_large(m->budget, cf->slots, cf->cap * sizeof(mm_slot));
+        tree_free(m->budget, cf->root);
+    }
+    free(m);
+}
+
+mm_node **
+mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen, uint64_t hash)
+{
+    mm_cf *c = &m->cf[cf];
+    mm_tnode **t;
+    mm_slot *s;
+
+    if (c->ordered) {
+        t = tree_find(c, key, klen);
+        return t ? &(*t)->node : NULL;
+    }
+    s = hash_find(c, key, klen, hash);
+    return s ? &s->node : NULL;
+}
+
+size_t
+mm_map_insert_cost(const mm_map *m, unsigned cf)
+{
+    return m->cf[cf].ordered ? sizeof(mm_tnode) + 16
+                             : hash_insert_cost(&m->cf[cf]);
+}
+
+int
+mm_map_insert(mm_map *m, unsigned cf, mm_node *n, uint64_t hash)
+{
+    mm_cf *c = &m->cf[cf];
+    mm_tnode *t;
+    int rc;
+
+    if (c->ordered) {
+        t = ss_budget_alloc(m->budget, sizeof(*t));
+        if (!t)
+            return ss_error_set(SS_ENOMEM, "out of memory inserting a key");
+        t->node = n;
+        t->left = t->right = NULL;
+        t->prio = next_prio(m);
+        c->root = tree_insert(c->root, t);
+        c->count++;
+    } else if ((rc = hash_insert(m, c, n, hash)) < 0) {
+        return rc;
+    }
+    m->nkeys++;
+    return 0;
+}
+
+mm_node *
+mm_map_delete(mm_map *m, unsigned cf, const void *key, size_t klen,
+              uint64_t hash)
+{
+    mm_cf *c = &m->cf[cf];
+    mm_tnode **tp, *t;
+    mm_slot *s;
+    mm_node *n;
+
+    if (c->ordered) {
+        if (!(tp = tree_find(c, key, klen)))
+            return NULL;
+        t = *tp;
+        n = t->node;
+        *tp = tree_merge(t->left, t->right);
+        ss_budget_free(m->budget, t);
+        c->count--;
+    } else {
+        if (!(s = hash_find(c, key, klen, hash)))
+            return NULL;
+        n = s->node;
+        hash_delete_slot(c, s);
+    }
+    m->nkeys--;
+    return n;
+}
+
+int
+mm_map_apply(mm_map *m, unsigned cf, unsigned op, const void *key, size_t klen,
+             const void *value, size_t vlen, uint64_t version)
+{
+    uint64_t h = mm_hash(key, klen);
+    mm_node **slot = mm_map_find(m, cf, key, klen, h), *n;
+    int rc;
+
+    if (op == SS_OP_REMOVE) {
+        if (slot)
+            mm_node_free(m->budget, mm_map_delete(m, cf, key, klen, h));
+        return 0;
+    }
+    if (!ss_budget_fits(m->budget,
+                        mm_node_size(klen, vlen) + mm_map_insert_cost(m, cf)))
+        return ss_error_set(SS_ELIMIT,
+                            "memory_limit_bytes=%llu reached "
+                            "(%llu bytes in use)",
+                            (unsigned long long)m->budget->limit,
+                            (unsigned long long)m->budget->used);
+    n = mm_node_new(m->budget, key, klen, value, vlen, version);
+    if (!n)
+        return ss_error_set(SS_ENOMEM, "out of memory loading a key");
+    if (slot) {
+        mm_node_free(m->budget, *slot);
+        *slot = n;
+        return 0;
+    }
+    if ((rc = mm_map_insert(m, cf, n, h)) < 0)
+        mm_node_free(m->budget, n);
+    return rc;
+}
+
+/* ----------------------------------------------------------- change list */
+
+int
+mm_changes_new(mm_changes **out, ss_budget *b, uint64_t version)
+{
+    mm_changes *c = ss_budget_alloc(b, sizeof(*c));
+
+    *out = NULL;
+    if (!c)
+        return ss_error_set(SS_ENOMEM, "out of memory starting a batch");
+    memset(c, 0, sizeof(*c));
+    c->version = version;
+    *out = c;
+    return 0;
+}
+
+size_t
+mm_changes_push_cost(const mm_changes *c, size_t klen)
+{
+    size_t cost = 0;
+
+    if (c->len == c->cap)
+        cost += (c->cap ? c->cap * 2 : 64) * sizeof(mm_change);
+    if (!c->keys || c->keys->cap - c->keys->used < klen)
+        cost += sizeof(mm_chunk) + (klen > KEY_CHUNK ? klen : KEY_CHUNK);
+    return cost;
+}
+
+int
+mm_changes_push(mm_changes *c, ss_budget *b, unsigned cf, const void *key,
+                size_t klen, uint64_t hash, mm_node *other)
+{
+    mm_change *grown, *e;
+    mm_chunk *ch;
+    size_t cap;
+
+    if (c->len == c->cap) {
+        cap = c->cap ? c->cap * 2 : 64;
+        grown = ss_budget_realloc(b, c->v, cap * sizeof(mm_change));
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory recording a "
+                                           "change");
+        c->v = grown;
+        c->cap = cap;
+    }
+    if (!c->keys || c->keys->cap - c->keys->used < klen) {
+        cap = klen > KEY_CHUNK ? klen : KEY_CHUNK;
+        ch = ss_budget_alloc(b, sizeof(mm_chunk) + cap);
+        if (!ch)
+            return ss_error_set(SS_ENOMEM, "out of memory recording a "
+                                           "change");
+        ch->next = c->keys;
+        ch->used = 0;
+        ch->cap = cap;
+        c->keys = ch;
+    }
+    e = &c->v[c->len++];
+    e->key = c->keys->data + c->keys->used;
+    memcpy(c->keys->data + c->keys->used, key, klen);
+    c->keys->used += klen;
+    e->klen = (uint32_t)klen;
+    e->hash = hash;
+    e->cf = cf;
+    e->other = other;
+    return 0;
+}
+
+static int
+swap_one(mm_map *m, mm_change *e)
+{
+    mm_node **slot = mm_map_find(m, e->cf, e->key, e->klen, e->hash);
+    mm_node *cur = slot ? *slot : NULL;
+    int rc;
+
+    if (slot && e->other) {
+        *slot = e->other;
+    } else if (slot) {
+        mm_map_delete(m, e->cf, e->key, e->klen, e->hash);
+    } else if (e->other) {
+        if ((rc = mm_map_insert(m, e->cf, e->other, e->hash)) < 0)
+            return rc;
+    }
+    e->other = cur;
+    return 0;
+}
+
+int
+mm_changes_swap(mm_map *m, mm_changes *c, bool backward)
+{
+    size_t i;
+    int rc;
+
+    /* A key touched twice in a batch (removed, then put again) has two
+     * entries; order makes each entry see the state the other left. */
+    for (i = 0; i < c->len; i++)
+        if ((rc = swap_one(m, &c->v[backward ? c->len - 1 - i : i])) < 0)
+            return rc;
+    return 0;
+}
+
+void
+mm_changes_free(ss_budget *b, mm_changes *c)
+{
+    mm_chunk *ch, *next;
+    size_t i;
+
+    if (!c)
+        return;
+    for (i = 0; i < c->len; i++)
+        if (c->v[i].other)
+            mm_node_free(b, c->v[i].other);
+    for (ch = c->keys; ch; ch = next) {
+        next = ch->next;
+        ss_budget_free(b, ch);
+    }
+    ss_budget_free(b, c->v);
+    ss_budget_free(b, c);
+}
+
+/* -------------------------------------------------------------- iterator */
+
+static int
+push(mm_iter *it, mm_tnode *t)
+{
+    mm_tnode **grown;
+
+    if (it->depth == it->stack_cap) {
+        it->stack_cap = it->stack_cap ? it->stack_cap * 2 : 64;
+        grown = realloc(it->stack, it->stack_cap * sizeof(*grown));
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory iterating");
+        it->stack = grown;
+    }
+    it->stack[it->depth++] = t;
+    return 0;
+}
+
+int
+mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
+             size_t prefix_len, const void *start, size_t start_len,
+             const void *end, size_t end_len)
+{
+    mm_tnode *t;
+    int rc;
+
+    memset(it, 0, sizeof(*it));
+    it->map = m;
+    it->cf = cf;
+    it->prefix = prefix;
+    it->prefix_len = prefix_len;
+    it->end = end;
+    it->end_len = end_len;
+    it->has_end = end_len > 0;
+    if (!m->cf[cf].ordered)
+        return 0;
+    if (prefix_len > 0) {
+        start = prefix;
+        start_len = prefix_len;
+    }
+    /* Lower bound: stack holds the ancestors whose key >= start, so the
+     * top is the first key in range. */
+    for (t = m->cf[cf].root; t;) {
+        if (start_len == 0 || node_cmp(t->node, start, start_len) >= 0) {
+            if ((rc = push(it, t)) < 0)
+                return rc;
+            t = t->left;
+        } else {
+            t = t->right;
+        }
+    }
+    return 0;
+}
+
+static bool
+has_prefix(const mm_iter *it, const mm_node *n)
+{
+    return n->klen >= it->prefix_len &&
+           memcmp(n->data, it->prefix, it->prefix_len) == 0;
+}
+
+int
+mm_iter_next(mm_iter *it, mm_node **out)
+{
+    mm_cf *cf = &it->map->cf[it->cf];
+    mm_tnode *t, *x;
+    mm_node *n;
+    int rc;
+
+    if (!cf->ordered) {
+        while (it->slot < cf->cap) {
+            n = cf->slots[it->slot++].node;
+            if (n && has_prefix(it, n)) {
+                *out = n;
+                return 0;
+            }
+        }
+        return SS_EDONE;
+    }
+    if (it->depth == 0)
+        return SS_EDONE;
+    t = it->stack[--it->depth];
+    for (x = t->right; x; x = x->left)
+        if ((rc = push(it, x)) < 0)
+            return rc;
+    n = t->node;
+    if (!has_prefix(it, n) ||
+        (it->has_end && node_cmp(n, it->end, it->end_len) >= 0)) {
+        it->depth = 0;
+        return SS_EDONE;
+    }
+    *out = n;
+    return 0;
+}
+
+void
+mm_iter_release(mm_iter *it)
+{
+    free(it->stack);
+    it->stack = NULL;
+}

@@ -1,0 +1,148 @@
+/*
+ * memory_map.h -- the memory provider's in-memory state.
+ *
+ * A map holds one version of every column family: a hash index for
+ * unordered families, a treap for ordered ones.  Each key/value lives in
+ * one heap node; an index slot points at it.
+ *
+ * A change list (mm_changes) records, for each key a batch touched, the
+ * node that key had before (or NULL).  Swapping a list against the map
+ * exchanges the two sides, which moves the map one version back -- and
+ * swapping again moves it forward.  That is how the provider keeps the
+ * last few versions in memory at a cost proportional to what changed.
+ */
+#ifndef SS_MEMORY_MAP_H
+#define SS_MEMORY_MAP_H
+
+#include "format/frame.h"
+#include "util/alloc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mm_node {
+    uint64_t version; /* the batch that wrote this node */
+    uint32_t klen;
+    uint32_t vlen;
+    uint32_t vcap;
+    uint32_t unused;
+    unsigned char data[]; /* key, then value */
+} mm_node;
+
+#define MM_KEY(n) ((n)->data)
+#define MM_VAL(n) ((n)->data + (n)->klen)
+
+typedef struct mm_slot {
+    uint64_t hash;
+    mm_node *node; /* NULL = empty */
+} mm_slot;
+
+typedef struct mm_tnode {
+    mm_node *node;
+    struct mm_tnode *left, *right;
+    uint32_t prio;
+} mm_tnode;
+
+typedef struct mm_cf {
+    bool ordered;
+    mm_slot *slots; /* hash index (unordered families) */
+    size_t cap;
+    size_t count;
+    mm_tnode *root; /* treap (ordered families) */
+} mm_cf;
+
+typedef struct mm_map {
+    ss_budget *budget;
+    unsigned ncf;
+    uint64_t nkeys;
+    uint64_t rng;
+    mm_cf cf[SS_MAX_CFS];
+} mm_map;
+
+typedef struct mm_change {
+    mm_node *other;
+    const unsigned char *key; /* in the list's key arena */
+    uint64_t hash;
+    uint32_t klen;
+    uint32_t cf;
+} mm_change;
+
+typedef struct mm_chunk {
+    struct mm_chunk *next;
+    size_t used, cap;
+    unsigned char data[];
+} mm_chunk;
+
+typedef struct mm_changes {
+    uint64_t version; /* the version this list leads to */
+    mm_change *v;
+    size_t len, cap;
+    mm_chunk *keys;
+} mm_changes;
+
+uint64_t mm_hash(const void *key, size_t klen);
+
+int mm_map_new(mm_map **out, ss_budget *budget);
+/* Add family `cf` (ids are dense, in declaration order). */
+void mm_map_add_cf(mm_map *m, unsigned cf, bool ordered);
+void mm_map_free(mm_map *m);
+
+/* The slot holding `key`, or NULL if absent.  Valid until the next
+ * insert or delete. */
+mm_node **mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen,
+                      uint64_t hash);
+/* Bytes one more insert into `cf` may allocate (index growth). */
+size_t mm_map_insert_cost(const mm_map *m, unsigned cf);
+/* Insert a node whose key is absent.  SS_ENOMEM leaves the map as it
+ * was. */
+int mm_map_insert(mm_map *m, unsigned cf, mm_node *n, uint64_t hash);
+/* Unlink and return the node holding key (NULL if absent). */
+mm_node *mm_map_delete(mm_map *m, unsigned cf, const void *key, size_t klen,
+                       uint64_t hash);
+
+mm_node *mm_node_new(ss_budget *b, const void *key, size_t klen,
+                     const void *value, size_t vlen, uint64_t version);
+size_t mm_node_size(size_t klen, size_t vlen);
+void mm_node_free(ss_budget *b, mm_node *n);
+
+/* Upsert / remove used when replaying files into a map. */
+int mm_map_apply(mm_map *m, unsigned cf, unsigned op, const void *key,
+                 size_t klen, const void *value, size_t vlen, uint64_t version);
+
+int mm_changes_new(mm_changes **out, ss_budget *b, uint64_t version);
+/* Bytes the next push of a klen-byte key may allocate. */
+size_t mm_changes_push_cost(const mm_changes *c, size_t klen);
+int mm_changes_push(mm_changes *c, ss_budget *b, unsigned cf, const void *key,
+                    size_t klen, uint64_t hash, mm_node *other);
+/* Exchange the list with the map (see top).  `backward` walks the list
+ * in reverse, undoing a batch; forward redoes it.  On SS_ENOMEM the map
+ * is half-moved and must be discarded. */
+int mm_changes_swap(mm_map *m, mm_changes *c, bool backward);
+/* Free the list and every node it holds. */
+void mm_changes_free(ss_budget *b, mm_changes *c);
+
+/* Iteration over one family; keys in byte order if ordered. */
+typedef struct mm_iter {
+    mm_map *map;
+    unsigned cf;
+    size_t slot;
+    mm_tnode **stack;
+    size_t depth, stack_cap;
+    const unsigned char *prefix;
+    size_t prefix_len;
+    const unsigned char *end;
+    size_t end_len;
+    bool has_end;
+} mm_iter;
+
+int mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
+                 size_t prefix_len, const void *start, size_t start_len,
+                 const void *end, size_t end_len);
+/* Next node: 0, SS_EDONE at the end, SS_ENOMEM. */
+int mm_iter_next(mm_iter *it, mm_node **out);
+void mm_iter_release(mm_iter *it);
+
+int mm_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * provider.h -- the provider vtable and what the store front hands it.
+ *
+ * The front (src/store/store.c) validates every argument and the store's
+ * state (open / committed / aborted / read-only) before calling a
+ * provider, so providers only see well-formed calls: keys of 1..65535
+ * bytes, declared families, live stores.
+ */
+#ifndef SS_PROVIDERS_PROVIDER_H
+#define SS_PROVIDERS_PROVIDER_H
+
+#include "checkpoint/storage.h"
+#include "format/frame.h"
+#include "statestore.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SS_PROVIDER_OPS_VERSION 1u
+
+/* Parsed common options (README "Configuration"). */
+typedef struct ss_config {
+    char provider[32];
+    unsigned codec;
+    int compression_level;
+    uint64_t min_deltas_for_snapshot;
+    uint64_t min_versions_to_retain;
+    uint64_t max_versions_in_memory;
+    uint64_t memory_limit_bytes;
+    uint64_t maintenance_interval_ms;
+    uint64_t block_size;
+} ss_config;
+
+/* Column families of one provider; ids are indexes.  Shared by the front
+ * (which declares) and the provider (which also declares families found
+ * in files). */
+typedef struct ss_cf_table {
+    unsigned count;
+    ss_cf_entry cf[SS_MAX_CFS];
+} ss_cf_table;
+
+/* Find `name`; declare it if absent.  SS_EINVAL if flags disagree. */
+int ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
+                        unsigned flags);
+
+/* A file header whose table is every declared family, sorted by name;
+ * rank[id] is the family's file-local id.  Free header->cf after. */
+int ss_cf_table_file_header(ss_file_header *h, unsigned rank[SS_MAX_CFS],
+                            const ss_cf_table *t);
+
+/* What ss_provider_open gives a provider. */
+typedef struct ss_provider_env {
+    const char *location;
+    ss_storage *storage;
+    const ss_config *config;
+    ss_cf_table *cfs;
+} ss_provider_env;
+
+/* Scan bounds for iterators (all borrowed for the iterator's life). */
+typedef struct ss_scan {
+    ss_slice prefix; /* len 0 = none */
+    ss_slice start;  /* range: len 0 = from the first key */
+    ss_slice end;    /* range: len 0 = to the last key */
+} ss_scan;
+
+typedef struct ss_provider_ops {
+    unsigned version;
+    const char *name;
+    int (*open)(void **out, const ss_provider_env *env);
+    /* Called after the front declared a family (no store loaded). */
+    int (*cf_added)(void *prov, unsigned cf);
+    int (*load)(void **out, void *prov, uint64_t version, bool readonly);
+    int (*get)(ss_slice *out, void *store, unsigned cf, ss_slice key);
+    int (*put)(void *store, unsigned cf, ss_slice key, ss_slice value);
+    int (*remove)(void *store, unsigned cf, ss_slice key);
+    int (*commit)(uint64_t *version_out, void *store);
+    void (*abort)(void *store);
+    void (*store_free)(void *store);
+    int (*iter)(void **out, void *store, unsigned cf, const ss_scan *scan);
+    int (*iter_next)(void *iter, ss_slice *key, ss_slice *value);
+    void (*iter_free)(void *iter);
+    int (*latest)(uint64_t *out, void *prov);
+    int (*maintenance)(void *prov);
+    void (*metrics)(ss_metrics *out, void *prov);
+    void (*close)(void *prov);
+} ss_provider_ops;
+
+/* Registry: the ops for `name`, or NULL. */
+const ss_provider_ops *ss_provider__find(const char *name);
+
+extern const ss_provider_ops ss_memory_provider_ops;
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * store.c -- the public ss_provider / ss_store / ss_iter API.
+ *
+ * The front owns every check that does not depend on the provider, so
+ * each provider sees only well-formed calls.
+ *
+ * Invariant 1: a store is OPEN until commit or abort; afterwards every
+ * write, read and scan on it returns SS_EINVAL (the provider never sees
+ * a finished store).
+ * Invariant 2: every write bumps the store's `mods`; an iterator made
+ * before refuses to continue, so no iterator reads freed nodes.
+ * Invariant 3: at most one writable store per provider.
+ *
+ *   store:  OPEN --commit--> COMMITTED
+ *             \---abort----> ABORTED      (free from any state)
+ */
+#include "statestore.h"
+
+#include "providers/provider.h"
+#include "store/options.h"
+#include "util/error.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_OPEN, ST_COMMITTED, ST_ABORTED };
+
+struct ss_provider {
+    const ss_provider_ops *ops;
+    void *impl;
+    ss_storage *storage;
+    ss_config config;
+    ss_cf_table cfs;
+    char *location;
+    ss_store *writer;
+    size_t stores; /* open store handles */
+};
+
+struct ss_store {
+    ss_provider *p;
+    void *impl;
+    int state;
+    bool readonly;
+    uint64_t version;
+    uint64_t mods;
+    ss_iter *iters; /* live iterators, detached when the store goes */
+};
+
+struct ss_iter {
+    ss_store *s;
+    void *impl;
+    uint64_t mods;
+    ss_iter *next;
+    unsigned char *bounds; /* owned copies of prefix/start/end */
+};
+
+ss_slice
+ss_slice_str(const char *s)
+{
+    ss_slice r;
+
+    r.data = s;
+    r.len = s ? strlen(s) : 0;
+    return r;
+}
+
+/* -------------------------------------------------------------- provider */
+
+int
+ss_provider_open(ss_provider **out, const char *location,
+                 const char *const *options, size_t n_options)
+{
+    ss_provider *p = NULL;
+    ss_provider_env env;
+    unsigned id;
+    int rc;
+
+    if (!out)
+        return ss_error_set(SS_EINVAL, "ss_provider_open: out is NULL");
+    *out = NULL;
+    if (!location || !location[0])
+        return ss_error_set(SS_EINVAL, "ss_provider_open: location is "
+                                       "empty");
+    p = calloc(1, sizeof(*p));
+    if (!p || !(p->location = strdup(location))) {
+        free(p);
+        return ss_error_set(SS_ENOMEM, "out of memory opening %s", location);
+    }
+    ss_config_defaults(&p->config);
+    if ((rc = ss_config_parse(&p->config, options, n_options)) < 0)
+        goto fail;
+    p->ops = ss_provider__find(p->config.provider);
+    if (!p->ops) {
+        rc = ss_error_set(SS_EINVAL,
+                          "option 'provider': provider '%s' is "
+                          "not built into this library",
+                          p->config.provider);
+        goto fail;
+    }
+    if ((rc = ss_cf_table_declare(&id, &p->cfs, "default", 0)) < 0)
+        goto fail;
+    if ((rc = ss_storage_open(&p->storage, location)) < 0)
+        goto fail;
+    env.location = p->location;
+    env.storage = p->storage;
+    env.config = &p->config;
+    env.cfs = &p->cfs;
+    if ((rc = p->ops->open(&p->impl, &env)) < 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    if (p->storage)
+        p->storage->free(p->storage);
+    free(p->location);
+    free(p);
+    return ss_error_wrap(rc, "opening %s", location);
+}
+
+static int
+check_provider(const ss_provider *p, const char *fn)
+{
+    if (!p)
+        return ss_error_set(SS_EINVAL, "%s: provider is NULL", fn);
+    return 0;
+}
+
+int
+ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
+{
+    unsigned before;
+    int rc;
+
+    if ((rc = check_provider(p, "ss_provider_cf")) < 0)
+        return rc;
+    if (!out || !name)
+        return ss_error_set(SS_EINVAL, "ss_provider_cf: out or name is "
+                                       "NULL");
+    if (p->stores > 0)
+        return ss_error_set(SS_EINVAL,
+                            "ss_provider_cf('%s'): declare "
+                            "column families before loading a store",
+                            name);
+    before = p->cfs.count;
+    if ((rc = ss_cf_table_declare(out, &p->cfs, name, flags)) < 0)
+        return rc;
+    if (p->cfs.count != before)
+        return p->ops->cf_added(p->impl, *out);
+    return 0;
+}
+
+static int
+load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
+{
+    ss_store *s;
+    int rc;
+
+    if (!out)
+        return ss_error_set(SS_EINVAL, "load: out is NULL");
+    *out = NULL;
+    if ((rc = check_provider(p, "load")) < 0)
+        return rc;
+    if (!readonly && p->writer)
+        return ss_error_set(SS_EBUSY,
+                            "%s: a writable store (version %" PRIu64
+                            ") is already open; commit, abort or "
+                            "free it first",
+                            p->location, p->writer->version);
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
+                            version);
+    if ((rc = p->ops->load(&s->impl, p->impl, version, readonly)) < 0) {
+        free(s);
+        return rc;
+    }
+    s->p = p;
+    s->readonly = readonly;
+    s->version = version;
+    s->state = ST_OPEN;
+    if (!readonly)
+        p->writer = s;
+    p->stores++;
+    *out = s;
+    return 0;
+}
+
+int
+ss_provider_load(ss_store **out, ss_provider *p, uint64_t version)
+{
+    return load(out, p, version, false);
+}
+
+int
+ss_provider_load_readonly(ss_store **out, ss_provider *p, uint64_t version)
+{
+    return load(out, p, version, true);
+}
+
+int
+ss_provider_latest(uint64_t *out, ss_provider *p)
+{
+    int rc;
+
+    if ((rc = check_provider(p, "ss_provider_latest")) < 0)
+        return rc;
+    if (!out)
+        return ss_error_set(SS_EINVAL, "ss_provider_latest: out is NULL");
+    return p->ops->latest(out, p->impl);
+}
+
+int
+ss_provider_maintenance(ss_provider *p)
+{
+    int rc;
+
+    if ((rc = check_provider(p, "ss_provider_maintenance")) < 0)
+        return rc;
+    return p->ops->maintenance(p->impl);
+}
+
+int
+ss_provider_metrics(ss_metrics *out, ss_provider *p)
+{
+    int rc;
+
+    if ((rc = check_provider(p, "ss_provider_metrics")) < 0)
+        return rc;
+    if (!out)
+        return ss_error_set(SS_EINVAL, "ss_provider_metrics: out is NULL");
+    if (out->version != SS_METRICS_VERSION)
+        return ss_error_set(SS_EINVAL,
+                            "ss_provider_metrics: struct "
+                            "version %u, expected %u (set out->version)",
+                            out->version, SS_METRICS_VERSION);
+    p->ops->metrics(out, p->impl);
+    return 0;
+}
+
+void
+ss_provider_close(ss_provider *p)
+{
+    if (!p)
+        return;
+    /* Stores left open are the caller's bug; abort rather than leak. */
+    if (p->writer)
+        ss_store_free(p->writer);
+    p->ops->close(p->impl);
+    p->storage->free(p->storage);
+    free(p->location);
+    free(p);
+}
+
+/* ----------------------------------------------------------------- store */
+
+static int
+check_store(const ss_store *s, const char *fn, unsigned cf, bool write)
+{
+    if (!s)
+        return ss_error_set(SS_EINVAL, "%s: store is NULL", fn);
+    if (s->state != ST_OPEN)
+        return ss_error_set(SS_EINVAL,
+                            "%s: store (version %" PRIu64 ") was "
+                            "already %s",
+                            fn, s->version,
+                            s->state == ST_COMMITTED ? "committed" : "aborted");
+    if (write && s->readonly)
+        return ss_error_set(SS_EINVAL,
+                            "%s: store (version %" PRIu64 ") is "
+                            "read-only",
+                            fn, s->version);
+    if (cf >= s->p->cfs.count)
+        return ss_error_set(SS_EINVAL,
+                            "%s: column family %u is not "
+                            "declared",
+                            fn, cf);
+    return 0;
+}
+
+static int
+check_slice(ss_slice x, const char *fn, const char *what)
+{
+    if (x.len > 0 && !x.data)
+        return ss_error_set(SS_EINVAL, "%s: %s has length %zu but NULL data",
+                            fn, what, x.len);
+    return 0;
+}
+
+/* A too-long key is SS_ELIMIT where the header documents it (put) and
+ * SS_EINVAL elsewhere: no such key can exist. */
+static int
+check_key(ss_slice key, const char *fn, int too_long)
+{
+    int rc;
+
+    if ((rc = check_slice(key, fn, "key")) < 0)
+        return rc;
+    if (key.len == 0)
+        return ss_error_set(SS_EINVAL,
+                            "%s: empty key (keys are 1..%u "
+                            "bytes)",
+                            fn, SS_MAX_KEY_LEN);
+    if (key.len > SS_MAX_KEY_LEN)
+        return ss_error_set(too_long,
+                            "%s: key length %zu exceeds the "
+                            "maximum %u",
+                            fn, key.len, SS_MAX_KEY_LEN);
+    return 0;
+}
+
+int
+ss_store_get(ss_slice *out, ss_store *s, unsigned cf, ss_slice key)
+{
+    int rc;
+
+    if ((rc = check_store(s, "ss_store_get", cf, false)) < 0 ||
+        (rc = check_key(key, "ss_store_get", SS_EINVAL)) < 0)
+        return rc;
+    if (!out)
+        return ss_error_set(SS_EINVAL, "ss_store_get: out is NULL");
+    return s->p->ops->get(out, s->impl, cf, key);
+}
+
+int
+ss_store_put(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
+{
+    int rc;
+
+    if ((rc = check_store(s, "ss_store_put", cf, true)) < 0 ||
+        (rc = check_key(key, "ss_store_put", SS_ELIMIT)) < 0 ||
+        (rc = check_slice(value, "ss_store_put", "value")) < 0)
+        return rc;
+    if (value.len > SS_MAX_VALUE_LEN)
+        return ss_error_set(SS_ELIMIT,
+                            "ss_store_put: value length %zu "
+                            "exceeds the maximum %u",
+                            value.len, SS_MAX_VALUE_LEN);
+    s->mods++;
+    return s->p->ops->put(s->impl, cf, key, value);
+}
+
+int
+ss_store_remove(ss_store *s, unsigned cf, ss_slice key)
+{
+    int rc;
+
+    if ((rc = check_store(s, "ss_store_remove", cf, true)) < 0 ||
+        (rc = check_key(key, "ss_store_remove", SS_EINVAL)) < 0)
+        return rc;
+    s->mods++;
+    return s->p->ops->remove(s->impl, cf, key);
+}
+
+int
+ss_store_commit(uint64_t *version_out, ss_store *s)
+{
+    uint64_t v;
+    int rc;
+
+    if ((rc = check_store(s, "ss_store_commit", 0, true)) < 0)
+        return rc;
+    s->mods++;
+    if ((rc = s->p->ops->commit(&v, s->impl)) < 0)
+        return rc;
+    s->state = ST_COMMITTED;
+    s->version = v;
+    if (version_out)
+        *version_out = v;
+    return 0;
+}
+
+int
+ss_store_abort(ss_store *s)
+{
+    int rc;
+
+    if ((rc = check_store(s, "ss_store_abort", 0, false)) < 0)
+        return rc;
+    s->mods++;
+    if (!s->readonly)
+        s->p->ops->abort(s->impl);
+    s->state = ST_ABORTED;
+    return 0;
+}
+
+uint64_t
+ss_store_version(const ss_store *s)
+{
+    return s ? s->version : 0;
+}
+
+void
+ss_store_free(ss_store *s)
+{
+    ss_iter *it;
+
+    if (!s)
+        return;
+    for (it = s->iters; it; it = it->next) {
+        s->p->ops->iter_free(it->impl);
+        it->impl = NULL;
+        it->s = NULL;
+    }
+    s->p->ops->store_free(s->impl);
+    if (s->p->writer == s)
+        s->p->writer = NULL;
+    s->p->stores--;
+    free(s);
+}
+
+/* ------------------------------------------------------------- iterators */
+
+static int
+make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
+          ss_slice start, ss_slice end, const char *fn)
+{
+    ss_iter *it;
+    ss_scan scan;
+    unsigned char *b;
+    int rc;
+
+    if (!out)
+        return ss_error_set(SS_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if ((rc = check_store(s, fn, cf, false)) < 0 ||
+        (rc = check_slice(prefix, fn, "prefix")) < 0 ||
+        (rc = check_slice(start, fn, "start")) < 0 ||
+        (rc = check_slice(end, fn, "end")) < 0)
+        return rc;
+    it = calloc(1, sizeof(*it));
+    b = malloc(prefix.len + start.len + end.len + 1);
+    if (!it || !b) {
+        free(it);
+        free(b);
+        return ss_error_set(SS_ENOMEM, "%s: out of memory", fn);
+    }
+    /* Own copies: the caller's bound buffers may not outlive the call. */
+    memcpy(b, prefix.data ? prefix.data : "", prefix.len);
+    memcpy(b + prefix.len, start.data ? start.data : "", start.len);
+    memcpy(b + prefix.len + start.len, end.data ? end.data : "", end.len);
+    scan.prefix.data = b;
+    scan.prefix.len = prefix.len;
+    scan.start.data = b + prefix.len;
+    scan.start.len = start.len;
+    scan.end.data = b + prefix.len + start.len;
+    scan.end.len = end.len;
+    if ((rc = s->p->ops->iter(&it->impl, s->impl, cf, &scan)) < 0) {
+        free(it);
+        free(b);
+        return rc;
+    }
+    it->bounds = b;
+    it->s = s;
+    it->mods = s->mods;
+    it->next = s->iters;
+    s->iters = it;
+    *out = it;
+    return 0;
+}
+
+int
+ss_store_iter(ss_iter **out, ss_store *s, unsigned cf)
+{
+    ss_slice none = {NULL, 0};
+
+    return make_iter(out, s, cf, none, none, none, "ss_store_iter");
+}
+
+int
+ss_store_prefix_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix)
+{
+    ss_slice none = {NULL, 0};
+
+    return make_iter(out, s, cf, prefix, none, none, "ss_store_prefix_scan");
+}
+
+int
+ss_store_range_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice start,
+                    ss_slice end)
+{
+    ss_slice none = {NULL, 0};
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if ((rc = check_store(s, "ss_store_range_scan", cf, false)) < 0)
+        return rc;
+    if (!(s->p->cfs.cf[cf].flags & SS_CF_ORDERED))
+        return ss_error_set(SS_EINVAL,
+                            "ss_store_range_scan: column family "
+                            "'%s' is not ordered (declare it with "
+                            "SS_CF_ORDERED)",
+                            s->p->cfs.cf[cf].name);
+    return make_iter(out, s, cf, none, start, end, "ss_store_range_scan");
+}
+
+int
+ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
+{
+    if (!it)
+        return ss_error_set(SS_EINVAL, "ss_iter_next: iterator is NULL");
+    if (!it->s)
+        return ss_error_set(SS_EINVAL, "ss_iter_next: its store was freed");
+    if (it->s->state != ST_OPEN)
+        return ss_error_set(SS_EINVAL, "ss_iter_next: its store was "
+                                       "committed or aborted");
+    if (it->mods != it->s->mods)
+        return ss_error_set(SS_EINVAL,
+                            "ss_iter_next: the store was "
+                            "written after the iterator was created");
+    return it->s->p->ops->iter_next(it->impl, key_out, value_out);
+}
+
+void
+ss_iter_free(ss_iter *it)
+{
+    ss_iter **pp;
+
+    if (!it)
+        return;
+    if (it->s) {
+        for (pp = &it->s->iters; *pp != it; pp = &(*pp)->next)
+            ;
+        *pp = it->next;
+        it->s->p->ops->iter_free(it->impl);
+    }
+    free(it->bounds);
+    free(it);
+}
