@@ -1029,8 +1029,8 @@ timed_write(double *ns_out, const target *t, const key_list *keys, op_kind op)
  * One store write phase, run twice, each pass in its own batch that is
  * aborted.  The first pass grows the heap, and on this VM first-touch
  * page faults cost ~2 ns per byte, so it is reported apart as "cold"; the
- * second reuses what abort freed, as a stream processor's steady state
- * reuses what dropped versions freed.
+ * second gets whatever the allocator kept of what abort freed, as a stream
+ * processor's next batch gets what a dropped version freed.
  */
 static int
 store_write_phase(size_run *r, target *t, ss_provider *provider,
@@ -1504,6 +1504,7 @@ out:
 
 typedef struct batch_figures {
     double load_us, put_ns, commit_ns, bare_ns[IMPL_COUNT];
+    double collect_ms, encode_ms, write_ms, sync_ms;
     uint64_t commit_records;
 } batch_figures;
 
@@ -1544,6 +1545,10 @@ batch_store_rep(batch_figures *out, const bench_ctx *ctx, const key_list *rows,
     if (provider_metrics(&m, provider) < 0)
         goto out;
     out->commit_records = m.commit_records;
+    out->collect_ms = (double)m.commit_collect_ns / 1e6;
+    out->encode_ms = (double)m.commit_encode_ns / 1e6;
+    out->write_ms = (double)m.commit_write_ns / 1e6;
+    out->sync_ms = (double)m.commit_sync_ns / 1e6;
     result = 0;
 out:
     ss_store_free(t.store);
@@ -1585,6 +1590,7 @@ run_batch_workload(bench_ctx *ctx)
     static const unsigned overwrite_pcts[3] = {0, 50, 100};
     double load_us[64], put[64], commit[64], total[64], bare[IMPL_COUNT][64];
     double row_put, row_total, row_bare[IMPL_COUNT], commit_ms;
+    double parts[4][3][64], split[3][4];
     uint32_t existing[BATCH_ROWS], rows_buf[BATCH_ROWS];
     key_list rows = {rows_buf, 0, BATCH_ROWS};
     char path[PATH_LEN];
@@ -1628,7 +1634,13 @@ run_batch_workload(bench_ctx *ctx)
             for (kind = IMPL_INDIRECT; kind < IMPL_COUNT; kind++)
                 bare[kind][rep] = f.bare_ns[kind];
             records = f.commit_records;
+            parts[0][mix][rep] = f.collect_ms;
+            parts[1][mix][rep] = f.encode_ms;
+            parts[2][mix][rep] = f.write_ms;
+            parts[3][mix][rep] = f.sync_ms;
         }
+        for (i = 0; i < 4; i++)
+            split[mix][i] = median(parts[i][mix], ctx->batch_reps);
         row_put = median(put, ctx->batch_reps) / BATCH_ROWS;
         row_total = median(total, ctx->batch_reps) / BATCH_ROWS;
         commit_ms = median(commit, ctx->batch_reps) / 1e6;
@@ -1677,6 +1689,12 @@ run_batch_workload(bench_ctx *ctx)
                   overwrite_pcts[mix]);
         fflush(stdout);
     }
+    printf("commit split (ms, medians of ss_provider_metrics):\n");
+    printf("%-9s %8s %8s %8s %8s\n", "overwrite", "collect", "encode", "write",
+           "sync");
+    for (mix = 0; mix < 3; mix++)
+        printf("%8u%% %8.3f %8.3f %8.3f %8.3f\n", overwrite_pcts[mix],
+               split[mix][0], split[mix][1], split[mix][2], split[mix][3]);
     printf("ratios, put phase:   store/bare-indirect and store/bare-inline "
            "in BENCH *.ratio_*\n");
     printf("put+commit includes the fsync'd delta file; the bare tables "

@@ -28,6 +28,18 @@ ss_error_set(int code, const char *fmt, ...)
 }
 
 int
+ss_error_set_str(int code, const char *msg)
+{
+    size_t n = strlen(msg);
+
+    if (n >= sizeof(last_msg))
+        n = sizeof(last_msg) - 1;
+    memcpy(last_msg, msg, n);
+    last_msg[n] = '\0';
+    return code;
+}
+
+int
 ss_error_wrap(int code, const char *fmt, ...)
 {
     char old[MSG_MAX];

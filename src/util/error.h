@@ -16,6 +16,10 @@
  * `return ss_error_set(SS_ECORRUPT, "%s: ...", path);`. */
 int ss_error_set(int code, const char *fmt, ...) SS_PRINTF(2, 3);
 
+/* As ss_error_set with a fixed message: no formatting, for hot paths
+ * such as a get that misses. */
+int ss_error_set_str(int code, const char *msg);
+
 /* Prefix the current message with "<fmt>: " (adds context as an error
  * travels up) and return `code`. */
 int ss_error_wrap(int code, const char *fmt, ...) SS_PRINTF(2, 3);

@@ -999,6 +999,16 @@ expected_numbered(ss_test *t, kv_list *l, uint64_t v)
 }
 
 static void
+check_contents_list(ss_test *t, ss_store *s, const kv_list *want)
+{
+    kv_list got = {0};
+
+    kv_dump(t, &got, s, SS_CF_DEFAULT, 0);
+    kv_check_equal(t, &got, want);
+    kv_free(&got);
+}
+
+static void
 check_numbered(ss_test *t, ss_store *s, unsigned cf, int ordered, uint64_t v)
 {
     kv_list got = {0}, want = {0};
@@ -1067,6 +1077,28 @@ test_store__maintenance_writes_snapshots(ss_test *t)
     }
 }
 
+/* Empty batches are versions too; a snapshot of them is empty. */
+static void
+test_store__maintenance_of_empty_versions(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=2");
+    ss_store *s;
+    uint64_t v;
+
+    for (v = 0; v < 2; v++) {
+        s = ss_test_load(t, p, v);
+        SS_CHECK_EQ_U64(commit_store(t, s), v + 1);
+        ss_store_free(s);
+    }
+    SS_CHECK_OK(ss_provider_maintenance(p));
+    SS_CHECK(version_file_exists(t->dir, 2, ".snapshot"));
+    ss_test_close(t, p);
+    p = ss_test_open(t);
+    s = ss_test_load(t, p, 2);
+    check_contents(t, s, SS_CF_DEFAULT, 0, NULL, NULL, 0);
+    ss_store_free(s);
+}
+
 /* Maintenance may run while a writable store is open. */
 static void
 test_store__maintenance_with_open_store(ss_test *t)
@@ -1127,6 +1159,60 @@ test_store__maintenance_deletes_old_files(ss_test *t)
     s = ss_test_load(t, p, 8);
     check_numbered(t, s, SS_CF_DEFAULT, 0, 8);
     ss_store_free(s);
+}
+
+/* Invariant 1 (DESIGN.md): a committed version loads back from the files
+ * -- also one committed on top of an old version whose files maintenance
+ * deleted (retention 1) while that version was open, or still in memory.
+ * Loading such an old version may fail with SS_ENOTFOUND; if it succeeds,
+ * what it commits must be loadable. */
+static void
+test_store__commit_on_old_version_after_maintenance(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=1",
+                                  "min_versions_to_retain=1");
+    unsigned dflt = SS_CF_DEFAULT;
+    ss_store *s;
+    kv_list want = {0};
+    int round, rc;
+
+    for (round = 0; round < 2; round++) {
+        ss_test_context(t, "round %d (%s)", round,
+                        round ? "reloaded after maintenance"
+                              : "open during maintenance");
+        commit_numbered(t, p, 0, &dflt, 1);
+        commit_numbered(t, p, 1, &dflt, 1);
+        commit_numbered(t, p, 2, &dflt, 1);
+        s = ss_test_load(t, p, 1);
+        if (round == 1) {
+            ss_store_free(s);
+            SS_CHECK_OK(ss_provider_maintenance(p));
+            ss_error_clear();
+            rc = ss_provider_load(&s, p, 1);
+            if (rc == SS_ENOTFOUND) {
+                SS_CHECK(ss_error_last()[0] != '\0');
+                break;
+            }
+            SS_CHECK_OK(rc);
+        } else {
+            SS_CHECK_OK(ss_provider_maintenance(p));
+        }
+        put_b(t, s, SS_CF_DEFAULT, B("x"), B("1"));
+        SS_CHECK_EQ_U64(commit_store(t, s), 2);
+        ss_store_free(s);
+
+        ss_test_close(t, p);
+        p = ss_test_open(t, "min_deltas_for_snapshot=1",
+                         "min_versions_to_retain=1");
+        s = ss_test_load_ro(t, p, 2);
+        expected_numbered(t, &want, 1);
+        kv_add(t, &want, "x", 1, "1", 1);
+        kv_sort(&want);
+        check_contents_list(t, s, &want);
+        kv_free(&want);
+        ss_store_free(s);
+        /* Round 1 starts over from version 0 (a new lineage). */
+    }
 }
 
 /* Invariant 5 (DESIGN.md): loading any retained version gives the same
@@ -1214,9 +1300,12 @@ static const ss_test_case tests[] = {
     SS_TEST(store, metrics_commit_timings),
     SS_TEST(store, metrics_memory_goes_down),
     SS_TEST(store, maintenance_writes_snapshots),
+    SS_TEST(store, maintenance_of_empty_versions),
     SS_TEST(store, maintenance_with_open_store),
     SS_TEST(store, maintenance_deletes_old_files),
+    SS_TEST(store, commit_on_old_version_after_maintenance),
     SS_TEST(store, snapshot_equals_deltas),
-    SS_TEST_END};
+    SS_TEST_END,
+};
 
 SS_TEST_MAIN(tests)

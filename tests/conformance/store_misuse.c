@@ -706,6 +706,7 @@ static const ss_test_case tests[] = {
     SS_TEST(misuse, memory_limit_refuses_put),
     SS_TEST(misuse, memory_limit_refuses_load),
     SS_TEST_ONCE(misuse, strerror_every_code),
-    SS_TEST_END};
+    SS_TEST_END,
+};
 
 SS_TEST_MAIN(tests)

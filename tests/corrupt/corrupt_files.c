@@ -489,6 +489,7 @@ static const ss_test_case tests[] = {
     SS_TEST(corrupt, missing_files),
     SS_TEST(corrupt, foreign_files),
     SS_TEST(corrupt, dot_files_are_not_versions),
-    SS_TEST_END};
+    SS_TEST_END,
+};
 
 SS_TEST_MAIN(tests)

@@ -295,7 +295,7 @@ ss_test__try_open(ss_provider **out, ss_test *t, ...)
 }
 
 ss_provider *
-ss_test__open_at(ss_test *t, const char *dir, ...)
+ss_test__open_at(const char *file, int line, ss_test *t, const char *dir, ...)
 {
     ss_provider *p;
     va_list ap;
@@ -305,13 +305,13 @@ ss_test__open_at(ss_test *t, const char *dir, ...)
     rc = try_open_v(&p, t, dir, ap);
     va_end(ap);
     if (rc != 0)
-        ss_test__rc(t, __FILE__, __LINE__, "ss_provider_open(location)", rc, 0,
-                    0, NULL);
+        ss_test__rc(t, file, line, "ss_test_open_at(t, dir, ...)", rc, 0, 0,
+                    NULL);
     return p;
 }
 
 ss_provider *
-ss_test__open(ss_test *t, ...)
+ss_test__open(const char *file, int line, ss_test *t, ...)
 {
     ss_provider *p;
     va_list ap;
@@ -321,8 +321,7 @@ ss_test__open(ss_test *t, ...)
     rc = try_open_v(&p, t, t->dir, ap);
     va_end(ap);
     if (rc != 0)
-        ss_test__rc(t, __FILE__, __LINE__, "ss_provider_open(t->dir)", rc, 0, 0,
-                    NULL);
+        ss_test__rc(t, file, line, "ss_test_open(t, ...)", rc, 0, 0, NULL);
     return p;
 }
 
@@ -343,35 +342,22 @@ ss_test_close(ss_test *t, ss_provider *p)
 }
 
 ss_store *
-ss_test_load(ss_test *t, ss_provider *p, uint64_t version)
+ss_test__load(const char *file, int line, ss_test *t, ss_provider *p,
+              uint64_t version, int readonly)
 {
     ss_store *s = NULL;
-    int rc = ss_provider_load(&s, p, version);
+    int rc = readonly ? ss_provider_load_readonly(&s, p, version)
+                      : ss_provider_load(&s, p, version);
 
     if (rc != 0)
-        ss_test__fail(t, __FILE__, __LINE__, NULL,
-                      "ss_provider_load(version %llu) returned %d (%s)",
+        ss_test__fail(t, file, line, NULL,
+                      "%s(version %llu) returned %d "
+                      "(%s)",
+                      readonly ? "ss_provider_load_readonly"
+                               : "ss_provider_load",
                       (unsigned long long)version, rc, ss_strerror(rc));
     if (!s)
-        ss_test__fail(t, __FILE__, __LINE__, NULL,
-                      "ss_provider_load returned 0 and a NULL store");
-    return s;
-}
-
-ss_store *
-ss_test_load_ro(ss_test *t, ss_provider *p, uint64_t version)
-{
-    ss_store *s = NULL;
-    int rc = ss_provider_load_readonly(&s, p, version);
-
-    if (rc != 0)
-        ss_test__fail(t, __FILE__, __LINE__, NULL,
-                      "ss_provider_load_readonly(version %llu) returned "
-                      "%d (%s)",
-                      (unsigned long long)version, rc, ss_strerror(rc));
-    if (!s)
-        ss_test__fail(t, __FILE__, __LINE__, NULL,
-                      "ss_provider_load_readonly returned 0 and NULL");
+        ss_test__fail(t, file, line, NULL, "load returned 0 and NULL");
     return s;
 }
 

@@ -78,27 +78,22 @@ typedef struct ss_test_case {
     unsigned kind;
 } ss_test_case;
 
+#define SS_TEST__ENTRY(module, name, fn, kind)                                 \
+    {                                                                          \
+        module, name, fn, kind                                                 \
+    }
 #define SS_TEST(module, name)                                                  \
-    {                                                                          \
-#module, #name, test_##module##__##name, SS_TEST_KIND_PER_PROVIDER     \
-    }
+    SS_TEST__ENTRY(#module, #name, test_##module##__##name,                    \
+                   SS_TEST_KIND_PER_PROVIDER)
 #define SS_TEST_ONCE(module, name)                                             \
-    {                                                                          \
-#module, #name, test_##module##__##name, SS_TEST_KIND_ONCE             \
-    }
+    SS_TEST__ENTRY(#module, #name, test_##module##__##name, SS_TEST_KIND_ONCE)
 #define SS_TEST_INITIALIZE(module)                                             \
-    {                                                                          \
-#module, "initialize", test_##module##__initialize,                    \
-            SS_TEST_KIND_INITIALIZE                                            \
-    }
+    SS_TEST__ENTRY(#module, "initialize", test_##module##__initialize,         \
+                   SS_TEST_KIND_INITIALIZE)
 #define SS_TEST_CLEANUP(module)                                                \
-    {                                                                          \
-#module, "cleanup", test_##module##__cleanup, SS_TEST_KIND_CLEANUP     \
-    }
-#define SS_TEST_END                                                            \
-    {                                                                          \
-        NULL, NULL, NULL, 0                                                    \
-    }
+    SS_TEST__ENTRY(#module, "cleanup", test_##module##__cleanup,               \
+                   SS_TEST_KIND_CLEANUP)
+#define SS_TEST_END SS_TEST__ENTRY(NULL, NULL, NULL, 0)
 
 struct ss_test {
     const char *module;
@@ -195,9 +190,11 @@ int ss_test_main(int argc, char **argv, const ss_test_case *cases);
  * the same key).  Fails the test if it cannot; skips it if the provider
  * is not built.  The harness closes it after the run.
  */
-#define ss_test_open(...) ss_test__open(__VA_ARGS__, (const char *)NULL)
+#define ss_test_open(...)                                                      \
+    ss_test__open(__FILE__, __LINE__, __VA_ARGS__, (const char *)NULL)
 /* The same on another directory. */
-#define ss_test_open_at(...) ss_test__open_at(__VA_ARGS__, (const char *)NULL)
+#define ss_test_open_at(...)                                                   \
+    ss_test__open_at(__FILE__, __LINE__, __VA_ARGS__, (const char *)NULL)
 /* The same, but return the code instead of failing (*out NULL then). */
 #define ss_test_try_open(...) ss_test__try_open(__VA_ARGS__, (const char *)NULL)
 
@@ -205,8 +202,10 @@ int ss_test_main(int argc, char **argv, const ss_test_case *cases);
 void ss_test_close(ss_test *t, ss_provider *p);
 
 /* Load `version` writable / read-only; fails the test if it cannot. */
-ss_store *ss_test_load(ss_test *t, ss_provider *p, uint64_t version);
-ss_store *ss_test_load_ro(ss_test *t, ss_provider *p, uint64_t version);
+#define ss_test_load(t, p, version)                                            \
+    ss_test__load(__FILE__, __LINE__, (t), (p), (version), 0)
+#define ss_test_load_ro(t, p, version)                                         \
+    ss_test__load(__FILE__, __LINE__, (t), (p), (version), 1)
 
 /* A fresh empty subdirectory of t->dir (for a second location). */
 const char *ss_test_subdir(ss_test *t, char *buf, size_t len);
@@ -240,8 +239,11 @@ void ss_test__slice(ss_test *t, const char *file, int line,
                     ss_slice want);
 void ss_test__u64(ss_test *t, const char *file, int line, const char *got_expr,
                   const char *want_expr, uint64_t got, uint64_t want);
-ss_provider *ss_test__open(ss_test *t, ...);
-ss_provider *ss_test__open_at(ss_test *t, const char *dir, ...);
+ss_provider *ss_test__open(const char *file, int line, ss_test *t, ...);
+ss_provider *ss_test__open_at(const char *file, int line, ss_test *t,
+                              const char *dir, ...);
+ss_store *ss_test__load(const char *file, int line, ss_test *t, ss_provider *p,
+                        uint64_t version, int readonly);
 int ss_test__try_open(ss_provider **out, ss_test *t, ...);
 
 #endif

@@ -161,6 +161,51 @@ in_memory(const mem_prov *p, uint64_t version)
     return version >= lo && version <= hi;
 }
 
+/* Pin the writer's base version against retention.  A version past
+ * the retention window may already have lost its files (and be served
+ * only from memory); committing on top of it would make a version no
+ * fresh provider can load, so such a load is refused. */
+static int
+pin_base(mem_prov *p, uint64_t version)
+{
+    uint64_t retain = p->config->min_versions_to_retain, base, v;
+    mem_versions vs;
+    int rc = 0;
+
+    pthread_mutex_lock(&p->files_lock);
+    if (version > 0 && p->latest >= retain &&
+        version < p->latest - retain + 1) {
+        if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+            goto out;
+        base = mem_versions_base(&vs, version);
+        for (v = base + 1; v <= version; v++)
+            if (!mem_versions_has_delta(&vs, v))
+                break;
+        if (v <= version)
+            rc = ss_error_set(SS_ENOTFOUND,
+                              "version %" PRIu64 " is older than the "
+                              "retained versions of %s (its files were "
+                              "deleted by maintenance)",
+                              version, p->storage->location);
+        mem_versions_free(&vs);
+    }
+    if (rc == 0) {
+        p->pinned = true;
+        p->pin = version;
+    }
+out:
+    pthread_mutex_unlock(&p->files_lock);
+    return rc;
+}
+
+static void
+unpin(mem_prov *p)
+{
+    pthread_mutex_lock(&p->files_lock);
+    p->pinned = false;
+    pthread_mutex_unlock(&p->files_lock);
+}
+
 static int
 load_live(mem_prov *p, uint64_t version)
 {
@@ -231,10 +276,13 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
         if (rc < 0)
             goto fail;
     } else {
-        if ((rc = load_live(p, version)) < 0)
+        if ((rc = pin_base(p, version)) < 0)
             goto fail;
-        if ((rc = mm_changes_new(&s->changes, &p->budget, version + 1)) < 0)
+        if ((rc = load_live(p, version)) < 0 ||
+            (rc = mm_changes_new(&s->changes, &p->budget, version + 1)) < 0) {
+            unpin(p);
             goto fail;
+        }
         s->map = p->map;
     }
     pthread_mutex_lock(&p->files_lock);
@@ -268,10 +316,7 @@ mem_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
                                  mm_hash(key.data, key.len));
 
     if (!slot)
-        return ss_error_set(SS_ENOTFOUND,
-                            "key of %zu bytes not found in "
-                            "family '%s'",
-                            key.len, s->p->cfs->cf[cf].name);
+        return ss_error_set_str(SS_ENOTFOUND, "key not found");
     out->data = MM_VAL(*slot);
     out->len = (*slot)->vlen;
     return 0;
@@ -518,7 +563,7 @@ mem_commit(uint64_t *version_out, void *store)
     mem_store *s = store;
     mem_prov *p = s->p;
     ss_frame_writer fw;
-    uint64_t t0 = ss_now_ns(), t1, records, collect_ns = 0;
+    uint64_t t0 = ss_now_ns(), t1, records, collect_ns = 0, sync_ns;
     uint64_t next = s->changes->version;
     int rc;
 
@@ -538,19 +583,21 @@ mem_commit(uint64_t *version_out, void *store)
     if (rc == 0 && next > p->latest)
         p->latest = next;
     pthread_mutex_unlock(&p->files_lock);
+    sync_ns = ss_now_ns() - t1;
     if (rc < 0) {
         ss_frame_writer_abort(&fw);
         return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
     }
     keep_history(p, s->changes);
     s->changes = NULL; /* now owned by the history */
+    unpin(p);
     p->map_version = next;
     s->version = next;
     pthread_mutex_lock(&p->files_lock); /* maintenance updates p->m too */
     p->m.commit_collect_ns = collect_ns;
     p->m.commit_encode_ns = fw.encode_ns;
     p->m.commit_write_ns = fw.write_ns;
-    p->m.commit_sync_ns = ss_now_ns() - t1;
+    p->m.commit_sync_ns = sync_ns;
     p->m.commit_records = records;
     p->m.commit_bytes = fw.bytes;
     p->m.bytes_written += fw.bytes;
@@ -570,6 +617,7 @@ mem_abort(void *store)
 
     if (!s->changes)
         return;
+    unpin(p);
     if (mm_changes_swap(s->map, s->changes, true) < 0) {
         /* Half-undone: forget memory state; the next load reads files. */
         mm_changes_free(&p->budget, s->changes);

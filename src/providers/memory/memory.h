@@ -43,6 +43,10 @@ typedef struct mem_prov {
     pthread_mutex_t maint_lock; /* one maintenance run at a time */
     uint64_t generation;        /* bumped when newer versions are truncated */
     uint64_t latest;            /* newest committed version in the checkpoint */
+    /* The writable store's base version: retention keeps its files, or
+     * the version committed on top of it could not be loaded. */
+    bool pinned;
+    uint64_t pin;
 
     pthread_t maint_thread;
     bool maint_running;

@@ -11,9 +11,9 @@
  * while it was being built (files_lock + generation), so it never
  * describes a discarded lineage.
  * Invariant 2: retention deletes a file only when no version within
- * min_versions_to_retain of the newest needs it: it keeps the newest
- * snapshot at or below the oldest retained version and every delta
- * after it.
+ * min_versions_to_retain of the newest, nor the open writer's base
+ * version (the pin), needs it: it keeps the newest snapshot at or below
+ * the oldest of those and every delta after it.
  */
 #include "providers/memory/memory.h"
 
@@ -298,6 +298,8 @@ apply_retention(mem_prov *p)
     if (vs.latest < p->config->min_versions_to_retain)
         goto out;
     earliest = vs.latest - p->config->min_versions_to_retain + 1;
+    if (p->pinned && p->pin < earliest)
+        earliest = p->pin;
     base = mem_versions_base(&vs, earliest);
     if (base == 0)
         goto out; /* every delta from 1 is still needed */
