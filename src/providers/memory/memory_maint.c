@@ -206,7 +206,8 @@ write_snapshot(mem_prov *p, uint64_t base, uint64_t last, uint64_t gen)
         if ((rc = read_delta(&mc, p->storage, v)) < 0)
             goto out;
     union_rank(&mc.cfs);
-    qsort_r(mc.recs, mc.n, sizeof(delta_rec), rec_cmp, &mc);
+    if (mc.n > 1) /* qsort_r(NULL, 0, ...) is undefined */
+        qsort_r(mc.recs, mc.n, sizeof(delta_rec), rec_cmp, &mc);
     /* Keep the newest record of each key: the last of each equal run. */
     for (di = 0; di < mc.n; di = dj) {
         for (dj = di + 1;
