@@ -13,9 +13,11 @@
 #include "harness.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Keys in byte order (unsigned, shorter prefix first).  0x80 and 0xff
  * catch a comparison on signed char. */
@@ -1099,6 +1101,37 @@ test_store__maintenance_of_empty_versions(ss_test *t)
     ss_store_free(s);
 }
 
+/* With maintenance_interval_ms > 0, maintenance runs on its own thread
+ * while the owner keeps committing; closing the provider stops it. */
+static void
+test_store__maintenance_background_thread(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=1",
+                                  "maintenance_interval_ms=5");
+    struct timespec pause = {0, 2 * 1000 * 1000};
+    uint64_t v = 0, snaps[64];
+    unsigned dflt = SS_CF_DEFAULT;
+    ss_store *s;
+    int i;
+
+    /* Keep committing until a snapshot shows up (or give up after ~5 s
+     * of commits). */
+    for (i = 0; i < 2500; i++) {
+        commit_numbered(t, p, v, &dflt, 1);
+        v++;
+        if (list_versions(t->dir, ".snapshot", snaps, 64) > 0 && v >= 20)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    SS_CHECK(list_versions(t->dir, ".snapshot", snaps, 64) > 0);
+    ss_test_close(t, p);
+
+    p = ss_test_open(t);
+    s = ss_test_load(t, p, v);
+    check_numbered(t, s, SS_CF_DEFAULT, 0, v);
+    ss_store_free(s);
+}
+
 /* Maintenance may run while a writable store is open. */
 static void
 test_store__maintenance_with_open_store(ss_test *t)
@@ -1274,6 +1307,90 @@ test_store__snapshot_equals_deltas(ss_test *t)
     }
 }
 
+/* Header convention 4: different providers (partitions) may be used on
+ * different threads at once, and ss_error_last() is per thread. */
+typedef struct partition {
+    char dir[SS_TEST_PATH_MAX];
+    ss_provider *p;
+    int index;
+    int failed_at; /* 0 = ok, else the step that failed (< 0: errors) */
+    char err[256]; /* this thread's ss_error_last() at the end */
+} partition;
+
+static void *
+partition_main(void *arg)
+{
+    partition *pt = arg;
+    char key[32];
+    ss_store *s = NULL;
+    ss_slice v;
+    uint64_t ver = 0, i;
+
+    for (i = 0; i < 30 && !pt->failed_at; i++) {
+        snprintf(key, sizeof(key), "p%d-k%llu", pt->index,
+                 (unsigned long long)i);
+        if (ss_provider_load(&s, pt->p, i) != 0 ||
+            ss_store_put(s, SS_CF_DEFAULT, SS_STR(key), SS_STR(key)) != 0 ||
+            ss_store_commit(&ver, s) != 0 || ver != i + 1) {
+            pt->failed_at = (int)i + 1;
+            snprintf(pt->err, sizeof(pt->err), "%s", ss_error_last());
+        }
+        ss_store_free(s);
+        s = NULL;
+    }
+    if (pt->failed_at)
+        return NULL;
+    /* Each thread makes its own error; the others must not see it. */
+    ss_error_clear();
+    if (ss_provider_load(&s, pt->p, 1000 + pt->index) != SS_ENOTFOUND)
+        pt->failed_at = -1;
+    snprintf(pt->err, sizeof(pt->err), "%s", ss_error_last());
+    if (!pt->failed_at &&
+        ss_store_get(&v, NULL, SS_CF_DEFAULT, SS_STR("k")) != SS_EINVAL)
+        pt->failed_at = -2;
+    return NULL;
+}
+
+static void
+test_store__partitions_on_threads(ss_test *t)
+{
+    partition pt[4];
+    pthread_t th[4];
+    char want[32];
+    ss_store *s;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        memset(&pt[i], 0, sizeof(pt[i]));
+        ss_test_subdir(t, pt[i].dir, sizeof(pt[i].dir));
+        pt[i].p = ss_test_open_at(t, pt[i].dir);
+        pt[i].index = i;
+    }
+    ss_error_clear();
+    for (i = 0; i < 4; i++)
+        SS_CHECK(pthread_create(&th[i], NULL, partition_main, &pt[i]) == 0);
+    for (i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    /* This thread's message is untouched by the others' failures. */
+    SS_CHECK(ss_error_last()[0] == '\0');
+    for (i = 0; i < 4; i++) {
+        ss_test_context(t, "partition %d", i);
+        if (pt[i].failed_at)
+            SS_FAIL("partition thread failed at step %d: %s", pt[i].failed_at,
+                    pt[i].err);
+        /* Its own message names its own missing version. */
+        snprintf(want, sizeof(want), "%d", 1000 + i);
+        SS_CHECK(strstr(pt[i].err, want) != NULL);
+        s = ss_test_load_ro(t, pt[i].p, 30);
+        snprintf(want, sizeof(want), "p%d-k29", i);
+        expect_get(t, s, SS_CF_DEFAULT, (bstr){want, strlen(want)},
+                   (bstr){want, strlen(want)});
+        snprintf(want, sizeof(want), "p%d-k29", (i + 1) % 4);
+        expect_absent(t, s, SS_CF_DEFAULT, (bstr){want, strlen(want)});
+        ss_store_free(s);
+    }
+}
+
 static const ss_test_case tests[] = {
     SS_TEST(store, put_get_remove),
     SS_TEST(store, overwrite),
@@ -1302,9 +1419,11 @@ static const ss_test_case tests[] = {
     SS_TEST(store, maintenance_writes_snapshots),
     SS_TEST(store, maintenance_of_empty_versions),
     SS_TEST(store, maintenance_with_open_store),
+    SS_TEST(store, maintenance_background_thread),
     SS_TEST(store, maintenance_deletes_old_files),
     SS_TEST(store, commit_on_old_version_after_maintenance),
     SS_TEST(store, snapshot_equals_deltas),
+    SS_TEST(store, partitions_on_threads),
     SS_TEST_END,
 };
 

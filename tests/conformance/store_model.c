@@ -7,7 +7,7 @@
  *
  *   SS_TEST_SEED   the seed (default: from the clock); printed first so a
  *                  failure reproduces with SS_TEST_SEED=<seed>
- *   SS_TEST_STEPS  operations per run (default 4000)
+ *   SS_TEST_STEPS  operations per run (default 10000)
  *   SS_TEST_TRACE  if set, print every operation (to shrink a failure)
  *
  * The model.  Keys come from a fixed pool of POOL_KEYS byte strings (1..64
@@ -56,7 +56,7 @@
 #define MAX_KEY 64
 #define MAX_VAL 300
 #define RETAIN 6
-#define DEFAULT_STEPS 4000
+#define DEFAULT_STEPS 10000
 
 static const char *const cf_names[NCF] = {NULL, "ord", "aux"};
 static const unsigned cf_flags[NCF] = {0, SS_CF_ORDERED, 0};
