@@ -27,6 +27,8 @@
  */
 #include "providers/memory/memory.h"
 
+#include "providers/memory/commit_sort.h"
+
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -340,20 +342,31 @@ mem_put(void *store, unsigned cf, ss_slice key, ss_slice value)
     mm_map *m = map_for(s, cf);
     uint64_t h = mm_hash(key.data, key.len), batch = s->changes->version;
     mm_node **slot = mm_map_find(m, cf, key.data, key.len, h), *old, *n;
+    bool touched;
     size_t need;
     int rc;
 
     old = slot ? *slot : NULL;
-    if (old && old->version == batch && value.len <= old->vcap) {
-        /* Written earlier in this batch: its prior state is recorded
-         * already, so overwrite in place (counters, running sums). */
+    touched = old && old->version == batch;
+    if (old && value.len <= old->vcap) {
+        /* Overwrite in place.  On the batch's first touch the node's
+         * prior state is copied into the change list's arena first: a
+         * sequential copy is far cheaper than a new heap node. */
+        if (!touched) {
+            need = mm_changes_copy_cost(s->changes, old);
+            if (!ss_budget_fits(&p->budget, need))
+                return limit_error(p, need);
+            if ((rc = mm_changes_copy(s->changes, &p->budget, cf, old, h)) < 0)
+                return rc;
+            old->version = batch;
+        }
         if (value.len)
             memcpy(MM_VAL(old), value.data, value.len);
         old->vlen = (uint32_t)value.len;
         return 0;
     }
     need = mm_node_size(key.len, value.len);
-    if (!old || old->version != batch)
+    if (!touched)
         need += mm_changes_push_cost(s->changes, key.len);
     if (!old)
         need += mm_map_insert_cost(m, cf);
@@ -366,9 +379,15 @@ mem_put(void *store, unsigned cf, ss_slice key, ss_slice value)
                             "out of memory storing a key of %zu "
                             "bytes",
                             key.len);
-    if (old && old->version == batch) {
+    if (touched) {
+        /* A node this batch wrote in place holds the key's prior state
+         * in its copy; give that back to the node, which the change list
+         * then keeps. */
+        if (old->copy)
+            mm_changes_uncopy(s->changes, old);
+        else
+            mm_node_free(&p->budget, old);
         *slot = n;
-        mm_node_free(&p->budget, old);
         return 0;
     }
     if ((rc = mm_changes_push(s->changes, &p->budget, cf, key.data, key.len, h,
@@ -403,7 +422,10 @@ mem_remove(void *store, unsigned cf, ss_slice key)
     old = *slot;
     if (old->version == s->changes->version) {
         mm_map_delete(m, cf, key.data, key.len, h);
-        mm_node_free(&p->budget, old);
+        if (old->copy)
+            mm_changes_uncopy(s->changes, old); /* the list keeps it */
+        else
+            mm_node_free(&p->budget, old);
         return 0;
     }
     /* The change entry is allocated before unlinking so a failure
@@ -419,40 +441,7 @@ mem_remove(void *store, unsigned cf, ss_slice key)
 
 /* ---------------------------------------------------------------- commit */
 
-typedef struct commit_rec {
-    uint64_t head; /* first 8 key bytes, big-endian: cheap compares */
-    unsigned rank;
-    const mm_change *change;
-    size_t order;
-} commit_rec;
-
-static uint64_t
-key_head(const unsigned char *key, size_t klen)
-{
-    uint64_t h = 0;
-    size_t i;
-
-    for (i = 0; i < 8; i++)
-        h = (h << 8) | (i < klen ? key[i] : 0);
-    return h;
-}
-
-static int
-by_rank_key(const void *a, const void *b)
-{
-    const commit_rec *x = a, *y = b;
-    int c;
-
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    if (x->head != y->head)
-        return x->head < y->head ? -1 : 1;
-    c = mm_key_cmp(x->change->key, x->change->klen, y->change->key,
-                   y->change->klen);
-    if (c)
-        return c;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
+#define PREFETCH_AHEAD 8
 
 /* Delete versions above `keep`, newest first, so a crash part-way leaves
  * a shorter prefix of the old lineage, never a gap. */
@@ -484,7 +473,7 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
     mm_changes *ch = s->changes;
     unsigned rank[SS_MAX_CFS];
     ss_file_header h = {SS_FILE_DELTA, p->config->codec, ch->version, 0, NULL};
-    commit_rec *recs = NULL;
+    commit_rec *recs = NULL, *tmp;
     char name[64];
     uint64_t t0 = ss_now_ns();
     size_t i, j, n = ch->len;
@@ -494,18 +483,15 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
     *records = 0;
     if ((rc = ss_cf_table_file_header(&h, rank, p->cfs)) < 0)
         return rc;
-    recs = malloc((n ? n : 1) * sizeof(*recs));
+    recs = malloc((n ? 2 * n : 1) * sizeof(*recs));
     if (!recs) {
         rc = ss_error_set(SS_ENOMEM, "out of memory committing %zu changes", n);
         goto out;
     }
-    for (i = 0; i < n; i++) {
-        recs[i].head = key_head(ch->v[i].key, ch->v[i].klen);
-        recs[i].rank = rank[ch->v[i].cf];
-        recs[i].change = &ch->v[i];
-        recs[i].order = i;
-    }
-    qsort(recs, n, sizeof(*recs), by_rank_key);
+    for (i = 0; i < n; i++)
+        commit_rec_init(&recs[i], &ch->v[i], (uint32_t)i, rank[ch->v[i].cf]);
+    tmp = recs + n;
+    commit_sort(recs, tmp, n, ch->v);
     *collect_ns = ss_now_ns() - t0;
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", ch->version);
     if ((rc = ss_frame_writer_open(fw, p->storage, name, &h,
@@ -513,13 +499,21 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
                                    p->config->block_size)) < 0)
         goto out;
     for (i = 0; i < n; i = j) {
-        const mm_change *e = recs[i].change;
+        const mm_change *e = &ch->v[recs[i].index];
 
+        /* Looking up changed keys is random access into the map: start
+         * the cache misses of the keys a few records ahead now. */
+        if (i + PREFETCH_AHEAD < n) {
+            const mm_change *f = &ch->v[recs[i + PREFETCH_AHEAD].index];
+            mm_map_prefetch(s->map, f->cf, f->hash);
+        }
         /* Equal keys sort together, first entry first: it holds the
          * key's state before the batch. */
-        for (j = i + 1; j < n && recs[j].rank == recs[i].rank &&
-                        mm_key_cmp(recs[j].change->key, recs[j].change->klen,
-                                   e->key, e->klen) == 0;
+        for (j = i + 1;
+             j < n && recs[j].rank == recs[i].rank &&
+             recs[j].head == recs[i].head &&
+             mm_key_cmp(ch->v[recs[j].index].key, ch->v[recs[j].index].klen,
+                        e->key, e->klen) == 0;
              j++)
             ;
         slot = mm_map_find(s->map, e->cf, e->key, e->klen, e->hash);

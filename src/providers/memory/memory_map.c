@@ -59,7 +59,7 @@ mm_node_new(ss_budget *b, const void *key, size_t klen, const void *value,
     n->klen = (uint32_t)klen;
     n->vlen = (uint32_t)vlen;
     n->vcap = (uint32_t)vlen;
-    n->unused = 0;
+    n->copy = 0;
     memcpy(n->data, key, klen);
     if (vlen)
         memcpy(n->data + klen, value, vlen);
@@ -325,6 +325,21 @@ mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen, uint64_t hash)
     return s ? &s->node : NULL;
 }
 
+void
+mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash)
+{
+    const mm_cf *c = &m->cf[cf];
+    const mm_slot *s;
+
+    if (c->ordered || !c->cap)
+        return;
+    s = &c->slots[hash & (c->cap - 1)];
+    __builtin_prefetch(s);
+    /* The slot may already be cached; then its node can start too. */
+    if (s->node)
+        __builtin_prefetch(s->node);
+}
+
 size_t
 mm_map_insert_cost(const mm_map *m, unsigned cf)
 {
@@ -431,55 +446,158 @@ mm_changes_new(mm_changes **out, ss_budget *b, uint64_t version)
     return 0;
 }
 
+/* Room for `len` more bytes (8-aligned) in the arena; 0 or SS_ENOMEM. */
+static int
+arena_reserve(mm_changes *c, ss_budget *b, size_t len)
+{
+    mm_chunk *ch;
+    size_t cap;
+
+    if (c->keys) {
+        c->keys->used = (c->keys->used + 7) & ~(size_t)7;
+        if (c->keys->cap >= c->keys->used &&
+            c->keys->cap - c->keys->used >= len)
+            return 0;
+    }
+    cap = len > KEY_CHUNK ? len : KEY_CHUNK;
+    ch = ss_budget_alloc(b, sizeof(mm_chunk) + cap);
+    if (!ch)
+        return ss_error_set(SS_ENOMEM, "out of memory recording a change");
+    ch->next = c->keys;
+    ch->used = 0;
+    ch->cap = cap;
+    c->keys = ch;
+    return 0;
+}
+
+static size_t
+arena_cost(const mm_changes *c, size_t len)
+{
+    size_t used;
+
+    if (c->keys) {
+        used = (c->keys->used + 7) & ~(size_t)7;
+        if (c->keys->cap >= used && c->keys->cap - used >= len)
+            return 0;
+    }
+    return sizeof(mm_chunk) + (len > KEY_CHUNK ? len : KEY_CHUNK);
+}
+
+static int
+entry_reserve(mm_changes *c, ss_budget *b)
+{
+    mm_change *grown;
+    size_t cap;
+
+    if (c->len < c->cap)
+        return 0;
+    cap = c->cap ? c->cap * 2 : 64;
+    grown = ss_budget_realloc(b, c->v, cap * sizeof(mm_change));
+    if (!grown)
+        return ss_error_set(SS_ENOMEM, "out of memory recording a change");
+    c->v = grown;
+    c->cap = cap;
+    return 0;
+}
+
+static size_t
+entry_cost(const mm_changes *c)
+{
+    return c->len < c->cap ? 0 : (c->cap ? c->cap * 2 : 64) * sizeof(mm_change);
+}
+
 size_t
 mm_changes_push_cost(const mm_changes *c, size_t klen)
 {
-    size_t cost = 0;
-
-    if (c->len == c->cap)
-        cost += (c->cap ? c->cap * 2 : 64) * sizeof(mm_change);
-    if (!c->keys || c->keys->cap - c->keys->used < klen)
-        cost += sizeof(mm_chunk) + (klen > KEY_CHUNK ? klen : KEY_CHUNK);
-    return cost;
+    return entry_cost(c) + arena_cost(c, klen);
 }
 
 int
 mm_changes_push(mm_changes *c, ss_budget *b, unsigned cf, const void *key,
                 size_t klen, uint64_t hash, mm_node *other)
 {
-    mm_change *grown, *e;
-    mm_chunk *ch;
-    size_t cap;
+    mm_change *e;
+    int rc;
 
-    if (c->len == c->cap) {
-        cap = c->cap ? c->cap * 2 : 64;
-        grown = ss_budget_realloc(b, c->v, cap * sizeof(mm_change));
-        if (!grown)
-            return ss_error_set(SS_ENOMEM, "out of memory recording a "
-                                           "change");
-        c->v = grown;
-        c->cap = cap;
-    }
-    if (!c->keys || c->keys->cap - c->keys->used < klen) {
-        cap = klen > KEY_CHUNK ? klen : KEY_CHUNK;
-        ch = ss_budget_alloc(b, sizeof(mm_chunk) + cap);
-        if (!ch)
-            return ss_error_set(SS_ENOMEM, "out of memory recording a "
-                                           "change");
-        ch->next = c->keys;
-        ch->used = 0;
-        ch->cap = cap;
-        c->keys = ch;
-    }
+    if ((rc = entry_reserve(c, b)) < 0 || (rc = arena_reserve(c, b, klen)) < 0)
+        return rc;
     e = &c->v[c->len++];
     e->key = c->keys->data + c->keys->used;
     memcpy(c->keys->data + c->keys->used, key, klen);
     c->keys->used += klen;
     e->klen = (uint32_t)klen;
     e->hash = hash;
-    e->cf = cf;
+    e->cf = (uint16_t)cf;
+    e->kind = MM_CHANGE_NODE;
     e->other = other;
     return 0;
+}
+
+size_t
+mm_changes_copy_cost(const mm_changes *c, const mm_node *n)
+{
+    return entry_cost(c) + arena_cost(c, mm_node_size(n->klen, n->vcap));
+}
+
+int
+mm_changes_copy(mm_changes *c, ss_budget *b, unsigned cf, mm_node *n,
+                uint64_t hash)
+{
+    size_t size = mm_node_size(n->klen, n->vcap);
+    mm_change *e;
+    mm_node *copy;
+    int rc;
+
+    if ((rc = entry_reserve(c, b)) < 0 || (rc = arena_reserve(c, b, size)) < 0)
+        return rc;
+    copy = (mm_node *)(void *)(c->keys->data + c->keys->used);
+    memcpy(copy, n, mm_node_size(n->klen, n->vlen));
+    c->keys->used += size;
+    e = &c->v[c->len];
+    e->other = copy;
+    e->key = MM_KEY(copy);
+    e->klen = n->klen;
+    e->hash = hash;
+    e->cf = (uint16_t)cf;
+    e->kind = MM_CHANGE_COPY;
+    n->copy = (uint32_t)++c->len;
+    return 0;
+}
+
+/* Exchange the version, length and value bytes of two nodes of the same
+ * key and capacity. */
+static void
+swap_contents(mm_node *a, mm_node *b)
+{
+    unsigned char *x = MM_VAL(a), *y = MM_VAL(b), t;
+    uint64_t version = a->version;
+    uint32_t vlen = a->vlen, copy = a->copy, i, n;
+
+    n = a->vlen > b->vlen ? a->vlen : b->vlen;
+    for (i = 0; i < n; i++) {
+        t = x[i];
+        x[i] = y[i];
+        y[i] = t;
+    }
+    a->version = b->version;
+    a->vlen = b->vlen;
+    a->copy = b->copy;
+    b->version = version;
+    b->vlen = vlen;
+    b->copy = copy;
+}
+
+void
+mm_changes_uncopy(mm_changes *c, mm_node *n)
+{
+    mm_change *e = &c->v[n->copy - 1];
+
+    swap_contents(n, e->other);
+    /* The entry's key still points into the arena copy, which lives as
+     * long as the list. */
+    e->other = n;
+    e->kind = MM_CHANGE_NODE;
+    n->copy = 0;
 }
 
 static int
@@ -489,6 +607,16 @@ swap_one(mm_map *m, mm_change *e)
     mm_node *cur = slot ? *slot : NULL;
     int rc;
 
+    if (e->kind == MM_CHANGE_COPY) {
+        /* The map holds the very node the copy was taken from. */
+        if (!slot)
+            return ss_error_set(SS_ECORRUPT,
+                                "in-memory version history "
+                                "lost a key of %u bytes",
+                                e->klen);
+        swap_contents(cur, e->other);
+        return 0;
+    }
     if (slot && e->other) {
         *slot = e->other;
     } else if (slot) {
@@ -524,7 +652,7 @@ mm_changes_free(ss_budget *b, mm_changes *c)
     if (!c)
         return;
     for (i = 0; i < c->len; i++)
-        if (c->v[i].other)
+        if (c->v[i].kind == MM_CHANGE_NODE && c->v[i].other)
             mm_node_free(b, c->v[i].other);
     for (ch = c->keys; ch; ch = next) {
         next = ch->next;

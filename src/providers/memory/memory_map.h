@@ -26,7 +26,8 @@ typedef struct mm_node {
     uint32_t klen;
     uint32_t vlen;
     uint32_t vcap;
-    uint32_t unused;
+    uint32_t copy;        /* written in place by batch `version`: 1 + index of
+                      its COPY change entry; else 0 */
     unsigned char data[]; /* key, then value */
 } mm_node;
 
@@ -60,12 +61,20 @@ typedef struct mm_map {
     mm_cf cf[SS_MAX_CFS];
 } mm_map;
 
+/* A NODE entry owns `other`, a heap node (NULL = key absent); swapping
+ * exchanges it with the map's slot.  A COPY entry's `other` is a copy of
+ * a node, in the list's arena, taken before the batch wrote that same
+ * node in place; swapping exchanges the two nodes' contents (same key,
+ * same capacity).  COPY avoids a malloc per overwrite (mm_changes_copy). */
+enum { MM_CHANGE_NODE = 0, MM_CHANGE_COPY = 1 };
+
 typedef struct mm_change {
     mm_node *other;
-    const unsigned char *key; /* in the list's key arena */
+    const unsigned char *key; /* in the list's arena */
     uint64_t hash;
     uint32_t klen;
-    uint32_t cf;
+    uint16_t cf;
+    uint16_t kind;
 } mm_change;
 
 typedef struct mm_chunk {
@@ -92,6 +101,8 @@ void mm_map_free(mm_map *m);
  * insert or delete. */
 mm_node **mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen,
                       uint64_t hash);
+/* Start loading the cache lines a lookup of `hash` will touch. */
+void mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash);
 /* Bytes one more insert into `cf` may allocate (index growth). */
 size_t mm_map_insert_cost(const mm_map *m, unsigned cf);
 /* Insert a node whose key is absent.  SS_ENOMEM leaves the map as it
@@ -115,6 +126,16 @@ int mm_changes_new(mm_changes **out, ss_budget *b, uint64_t version);
 size_t mm_changes_push_cost(const mm_changes *c, size_t klen);
 int mm_changes_push(mm_changes *c, ss_budget *b, unsigned cf, const void *key,
                     size_t klen, uint64_t hash, mm_node *other);
+/* Bytes the next mm_changes_copy of `n` may allocate. */
+size_t mm_changes_copy_cost(const mm_changes *c, const mm_node *n);
+/* Record a COPY entry for `n` (about to be written in place) and mark n
+ * with its index.  n->version is left to the caller. */
+int mm_changes_copy(mm_changes *c, ss_budget *b, unsigned cf, mm_node *n,
+                    uint64_t hash);
+/* Undo an in-place write: put the copy's contents back into `n` and turn
+ * the entry into a NODE entry owning `n` (which the caller unlinks from
+ * the map).  For a node about to be replaced or removed in its batch. */
+void mm_changes_uncopy(mm_changes *c, mm_node *n);
 /* Exchange the list with the map (see top).  `backward` walks the list
  * in reverse, undoing a batch; forward redoes it.  On SS_ENOMEM the map
  * is half-moved and must be discarded. */
