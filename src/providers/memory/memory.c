@@ -503,9 +503,13 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
 
         /* Looking up changed keys is random access into the map: start
          * the cache misses of the keys a few records ahead now. */
+        if (i + 2 * PREFETCH_AHEAD < n) {
+            const mm_change *f = &ch->v[recs[i + 2 * PREFETCH_AHEAD].index];
+            mm_map_prefetch(s->map, f->cf, f->hash, 0);
+        }
         if (i + PREFETCH_AHEAD < n) {
             const mm_change *f = &ch->v[recs[i + PREFETCH_AHEAD].index];
-            mm_map_prefetch(s->map, f->cf, f->hash);
+            mm_map_prefetch(s->map, f->cf, f->hash, 1);
         }
         /* Equal keys sort together, first entry first: it holds the
          * key's state before the batch. */

@@ -326,7 +326,7 @@ mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen, uint64_t hash)
 }
 
 void
-mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash)
+mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash, int stage)
 {
     const mm_cf *c = &m->cf[cf];
     const mm_slot *s;
@@ -334,9 +334,9 @@ mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash)
     if (c->ordered || !c->cap)
         return;
     s = &c->slots[hash & (c->cap - 1)];
-    __builtin_prefetch(s);
-    /* The slot may already be cached; then its node can start too. */
-    if (s->node)
+    if (stage == 0)
+        __builtin_prefetch(s);
+    else if (s->node) /* stage 1 runs once the slot is cached */
         __builtin_prefetch(s->node);
 }
 

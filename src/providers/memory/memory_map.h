@@ -101,8 +101,9 @@ void mm_map_free(mm_map *m);
  * insert or delete. */
 mm_node **mm_map_find(mm_map *m, unsigned cf, const void *key, size_t klen,
                       uint64_t hash);
-/* Start loading the cache lines a lookup of `hash` will touch. */
-void mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash);
+/* Start loading the cache lines a lookup of `hash` will touch: stage 0
+ * the slot, stage 1 (some lookups later, the slot now cached) the node. */
+void mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash, int stage);
 /* Bytes one more insert into `cf` may allocate (index growth). */
 size_t mm_map_insert_cost(const mm_map *m, unsigned cf);
 /* Insert a node whose key is absent.  SS_ENOMEM leaves the map as it
