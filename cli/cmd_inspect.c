@@ -43,38 +43,22 @@ int
 cmd_inspect(int argc, char **argv)
 {
     const char *dir = NULL;
-    cli_opts opts = {{0}, 0};
+    cli_dir_args args;
     ckpt_dir cd;
     ss_provider *p = NULL;
     ss_store *s = NULL;
     ss_iter *it = NULL;
     ss_slice k, v;
     uint64_t version = 0, keys = 0, total = 0;
-    int dump = 0, rc, i;
+    int dump, rc;
     size_t f;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            inspect_usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--dump") == 0) {
-            dump = 1;
-        } else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
-            version = strtoull(argv[++i], NULL, 10);
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            if (cli_opts_add(&opts, argv[++i]) < 0)
-                return 2;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            inspect_usage(stderr);
-            return 2;
-        }
-    }
-    if (!dir) {
-        inspect_usage(stderr);
-        return 2;
-    }
+    if ((rc = cli_parse_dir_args(&args, argc, argv, CLI_DUMP | CLI_VERSION,
+                                 inspect_usage)) != 0)
+        return rc < 0 ? 0 : rc;
+    dir = args.dir;
+    dump = args.dump;
+    version = args.version;
     if (ckpt_dir_read(&cd, "inspect", dir) < 0)
         return 1;
     printf("%s: %zu files\n", dir, cd.n);
@@ -86,7 +70,7 @@ cmd_inspect(int argc, char **argv)
     }
     printf("  total %" PRIu64 " bytes\n", total);
     ckpt_dir_free(&cd);
-    if ((rc = ss_provider_open(&p, dir, opts.items, opts.n)) < 0)
+    if ((rc = ss_provider_open(&p, dir, args.opts.items, args.opts.n)) < 0)
         return cli_fail("inspect", "open", rc);
     if (version == 0 && (rc = ss_provider_latest(&version, p)) < 0) {
         rc = cli_fail("inspect", "listing versions", rc);

@@ -28,36 +28,21 @@ int
 cmd_verify(int argc, char **argv)
 {
     const char *dir = NULL;
-    cli_opts opts = {{0}, 0};
+    cli_dir_args args;
     ckpt_dir cd;
     ss_provider *p = NULL;
     ss_store *s;
     ss_iter *it;
     uint64_t last = 0, keys, checked = 0;
-    int rc = 0, i;
+    int rc = 0;
     size_t f;
 
-    for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            verify_usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            if (cli_opts_add(&opts, argv[++i]) < 0)
-                return 2;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            verify_usage(stderr);
-            return 2;
-        }
-    }
-    if (!dir) {
-        verify_usage(stderr);
-        return 2;
-    }
+    if ((rc = cli_parse_dir_args(&args, argc, argv, 0, verify_usage)) != 0)
+        return rc < 0 ? 0 : rc;
+    dir = args.dir;
     if (ckpt_dir_read(&cd, "verify", dir) < 0)
         return 1;
-    if ((rc = ss_provider_open(&p, dir, opts.items, opts.n)) < 0) {
+    if ((rc = ss_provider_open(&p, dir, args.opts.items, args.opts.n)) < 0) {
         ckpt_dir_free(&cd);
         return cli_fail("verify", "open", rc);
     }

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct command {
@@ -32,6 +33,51 @@ cli_opts_add(cli_opts *o, const char *kv)
         return -1;
     }
     o->items[o->n++] = kv;
+    return 0;
+}
+
+int
+cli_parse_dir_args(cli_dir_args *a, int argc, char **argv, unsigned allowed,
+                   void (*usage)(FILE *f))
+{
+    char *end;
+    int i;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
+            usage(stdout);
+            return -1;
+        } else if ((allowed & CLI_DUMP) && strcmp(f, "--dump") == 0) {
+            a->dump = 1;
+        } else if ((allowed & CLI_VERSION) && strcmp(f, "--version") == 0 &&
+                   v) {
+            a->version = strtoull(v, &end, 10);
+            if (!v[0] || *end) {
+                fprintf(stderr,
+                        "statestore: --version: '%s' is not a "
+                        "version number\n",
+                        v);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(f, "-o") == 0 && v) {
+            if (cli_opts_add(&a->opts, v) < 0)
+                return 2;
+            i++;
+        } else if (f[0] != '-' && !a->dir) {
+            a->dir = f;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!a->dir) {
+        usage(stderr);
+        return 2;
+    }
     return 0;
 }
 
