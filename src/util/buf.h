@@ -101,4 +101,15 @@ ss_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
     return -1;
 }
 
+/* Byte order of keys: memcmp, then the shorter first. */
+static inline int
+ss_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
 #endif

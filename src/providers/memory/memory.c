@@ -1,6 +1,7 @@
 /*
  * memory.c -- the memory provider: all state in memory, a delta file per
- * commit, snapshots and retention by maintenance (memory_maint.c).
+ * commit, snapshots and retention by maintenance (all files through the
+ * shared delta log, providers/delta_log.h).
  *
  * Invariants (tests/conformance cite these):
  * 1. get/put/remove never touch disk.
@@ -61,14 +62,12 @@ static int
 mem_open(void **out, const ss_provider_env *env)
 {
     mem_prov *p = calloc(1, sizeof(*p));
-    mem_versions vs;
     int rc;
 
     *out = NULL;
     if (!p)
         return ss_error_set(SS_ENOMEM, "out of memory opening %s",
                             env->location);
-    p->storage = env->storage;
     p->config = env->config;
     p->cfs = env->cfs;
     p->budget.limit = env->config->memory_limit_bytes;
@@ -79,26 +78,13 @@ mem_open(void **out, const ss_provider_env *env)
         return ss_error_set(SS_ENOMEM, "out of memory opening %s",
                             env->location);
     }
-    pthread_mutex_init(&p->files_lock, NULL);
-    pthread_mutex_init(&p->maint_lock, NULL);
-    pthread_cond_init(&p->maint_cond, NULL);
-    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
-        goto fail;
-    p->latest = vs.latest;
-    p->m.last_snapshot_version = mem_versions_base(&vs, vs.latest);
-    mem_versions_free(&vs);
-    if (env->config->maintenance_interval_ms > 0 &&
-        (rc = mem_maint_start(p)) < 0)
-        goto fail;
+    if ((rc = ss_dlog_init(&p->log, env->storage, env->config)) < 0) {
+        free(p->hist);
+        free(p);
+        return rc;
+    }
     *out = p;
     return 0;
-fail:
-    pthread_mutex_destroy(&p->files_lock);
-    pthread_mutex_destroy(&p->maint_lock);
-    pthread_cond_destroy(&p->maint_cond);
-    free(p->hist);
-    free(p);
-    return rc;
 }
 
 static void
@@ -106,13 +92,16 @@ mem_close(void *prov)
 {
     mem_prov *p = prov;
 
-    mem_maint_stop(p);
+    ss_dlog_destroy(&p->log);
     drop_memory_state(p);
-    pthread_mutex_destroy(&p->files_lock);
-    pthread_mutex_destroy(&p->maint_lock);
-    pthread_cond_destroy(&p->maint_cond);
     free(p->hist);
     free(p);
+}
+
+static int
+mem_maintenance(void *prov)
+{
+    return ss_dlog_maintenance(&((mem_prov *)prov)->log);
 }
 
 static int
@@ -163,51 +152,6 @@ in_memory(const mem_prov *p, uint64_t version)
     return version >= lo && version <= hi;
 }
 
-/* Pin the writer's base version against retention.  A version past
- * the retention window may already have lost its files (and be served
- * only from memory); committing on top of it would make a version no
- * fresh provider can load, so such a load is refused. */
-static int
-pin_base(mem_prov *p, uint64_t version)
-{
-    uint64_t retain = p->config->min_versions_to_retain, base, v;
-    mem_versions vs;
-    int rc = 0;
-
-    pthread_mutex_lock(&p->files_lock);
-    if (version > 0 && p->latest >= retain &&
-        version < p->latest - retain + 1) {
-        if ((rc = mem_list_versions(&vs, p->storage)) < 0)
-            goto out;
-        base = mem_versions_base(&vs, version);
-        for (v = base + 1; v <= version; v++)
-            if (!mem_versions_has_delta(&vs, v))
-                break;
-        if (v <= version)
-            rc = ss_error_set(SS_ENOTFOUND,
-                              "version %" PRIu64 " is older than the "
-                              "retained versions of %s (its files were "
-                              "deleted by maintenance)",
-                              version, p->storage->location);
-        mem_versions_free(&vs);
-    }
-    if (rc == 0) {
-        p->pinned = true;
-        p->pin = version;
-    }
-out:
-    pthread_mutex_unlock(&p->files_lock);
-    return rc;
-}
-
-static void
-unpin(mem_prov *p)
-{
-    pthread_mutex_lock(&p->files_lock);
-    p->pinned = false;
-    pthread_mutex_unlock(&p->files_lock);
-}
-
 static int
 load_live(mem_prov *p, uint64_t version)
 {
@@ -215,14 +159,14 @@ load_live(mem_prov *p, uint64_t version)
     unsigned i;
     int rc;
 
-    if (version > p->latest && !in_memory(p, version))
+    if (version > p->log.latest && !in_memory(p, version))
         return ss_error_set(SS_ENOTFOUND,
                             "version %" PRIu64 " not found in "
                             "%s (newest is %" PRIu64 ")",
-                            version, p->storage->location, p->latest);
+                            version, p->log.storage->location, p->log.latest);
     if (in_memory(p, version)) {
         if ((rc = move_map(p, version)) == 0) {
-            p->m.loads_from_memory++;
+            p->log.m.loads_from_memory++;
             return 0;
         }
         /* A half-moved map matches no version: rebuild from files. */
@@ -240,7 +184,7 @@ load_live(mem_prov *p, uint64_t version)
     }
     p->map = m;
     p->map_version = version;
-    p->m.loads_from_files++;
+    p->log.m.loads_from_files++;
     return 0;
 }
 
@@ -257,7 +201,7 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
         return ss_error_set(SS_EFATAL,
                             "provider on %s failed earlier and "
                             "must be reopened: %s",
-                            p->storage->location, p->fatal_msg);
+                            p->log.storage->location, p->fatal_msg);
     s = calloc(1, sizeof(*s));
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
@@ -278,18 +222,18 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
         if (rc < 0)
             goto fail;
     } else {
-        if ((rc = pin_base(p, version)) < 0)
+        if ((rc = ss_dlog_pin(&p->log, version)) < 0)
             goto fail;
         if ((rc = load_live(p, version)) < 0 ||
             (rc = mm_changes_new(&s->changes, &p->budget, version + 1)) < 0) {
-            unpin(p);
+            ss_dlog_unpin(&p->log);
             goto fail;
         }
         s->map = p->map;
     }
-    pthread_mutex_lock(&p->files_lock);
-    p->m.load_ns = ss_now_ns() - t0;
-    pthread_mutex_unlock(&p->files_lock);
+    pthread_mutex_lock(&p->log.files_lock);
+    p->log.m.load_ns = ss_now_ns() - t0;
+    pthread_mutex_unlock(&p->log.files_lock);
     *out = s;
     return 0;
 fail:
@@ -297,7 +241,7 @@ fail:
         mm_map_free(s->map);
     free(s);
     return ss_error_wrap(rc, "loading version %" PRIu64 " from %s", version,
-                         p->storage->location);
+                         p->log.storage->location);
 }
 
 /* Families declared after the map was built (by a read-only load that
@@ -443,28 +387,6 @@ mem_remove(void *store, unsigned cf, ss_slice key)
 
 #define PREFETCH_AHEAD 8
 
-/* Delete versions above `keep`, newest first, so a crash part-way leaves
- * a shorter prefix of the old lineage, never a gap. */
-static int
-truncate_future(mem_prov *p, uint64_t keep)
-{
-    char name[64];
-    uint64_t v;
-    int rc;
-
-    for (v = p->latest; v > keep; v--) {
-        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", v);
-        if ((rc = p->storage->remove(p->storage, name)) < 0)
-            return rc;
-        snprintf(name, sizeof(name), "%" PRIu64 ".delta", v);
-        if ((rc = p->storage->remove(p->storage, name)) < 0)
-            return rc;
-        p->latest = v - 1;
-        p->generation++;
-    }
-    return 0;
-}
-
 static int
 write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
             uint64_t *collect_ns)
@@ -494,7 +416,7 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
     commit_sort(recs, tmp, n, ch->v);
     *collect_ns = ss_now_ns() - t0;
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", ch->version);
-    if ((rc = ss_frame_writer_open(fw, p->storage, name, &h,
+    if ((rc = ss_frame_writer_open(fw, p->log.storage, name, &h,
                                    p->config->compression_level,
                                    p->config->block_size)) < 0)
         goto out;
@@ -568,19 +490,13 @@ mem_commit(uint64_t *version_out, void *store)
     memset(&fw, 0, sizeof(fw));
     if (p->fatal)
         return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
-                            p->storage->location, p->fatal_msg);
+                            p->log.storage->location, p->fatal_msg);
     if ((rc = write_delta(s, &fw, &records, &collect_ns)) < 0) {
         ss_frame_writer_abort(&fw);
         return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
     }
     t1 = ss_now_ns();
-    pthread_mutex_lock(&p->files_lock);
-    rc = truncate_future(p, s->version);
-    if (rc == 0)
-        rc = ss_frame_writer_commit(&fw);
-    if (rc == 0 && next > p->latest)
-        p->latest = next;
-    pthread_mutex_unlock(&p->files_lock);
+    rc = ss_dlog_publish(&p->log, &fw, s->version, next);
     sync_ns = ss_now_ns() - t1;
     if (rc < 0) {
         ss_frame_writer_abort(&fw);
@@ -588,20 +504,20 @@ mem_commit(uint64_t *version_out, void *store)
     }
     keep_history(p, s->changes);
     s->changes = NULL; /* now owned by the history */
-    unpin(p);
+    ss_dlog_unpin(&p->log);
     p->map_version = next;
     s->version = next;
-    pthread_mutex_lock(&p->files_lock); /* maintenance updates p->m too */
-    p->m.commit_collect_ns = collect_ns;
-    p->m.commit_encode_ns = fw.encode_ns;
-    p->m.commit_write_ns = fw.write_ns;
-    p->m.commit_sync_ns = sync_ns;
-    p->m.commit_records = records;
-    p->m.commit_bytes = fw.bytes;
-    p->m.bytes_written += fw.bytes;
-    p->m.files_written++;
-    p->m.commit_total_ns = ss_now_ns() - t0;
-    pthread_mutex_unlock(&p->files_lock);
+    pthread_mutex_lock(&p->log.files_lock); /* maintenance updates log.m too */
+    p->log.m.commit_collect_ns = collect_ns;
+    p->log.m.commit_encode_ns = fw.encode_ns;
+    p->log.m.commit_write_ns = fw.write_ns;
+    p->log.m.commit_sync_ns = sync_ns;
+    p->log.m.commit_records = records;
+    p->log.m.commit_bytes = fw.bytes;
+    p->log.m.bytes_written += fw.bytes;
+    p->log.m.files_written++;
+    p->log.m.commit_total_ns = ss_now_ns() - t0;
+    pthread_mutex_unlock(&p->log.files_lock);
     if (version_out)
         *version_out = next;
     return 0;
@@ -615,7 +531,7 @@ mem_abort(void *store)
 
     if (!s->changes)
         return;
-    unpin(p);
+    ss_dlog_unpin(&p->log);
     if (mm_changes_swap(s->map, s->changes, true) < 0) {
         /* Half-undone: forget memory state; the next load reads files. */
         mm_changes_free(&p->budget, s->changes);
@@ -696,13 +612,13 @@ static int
 mem_latest(uint64_t *out, void *prov)
 {
     mem_prov *p = prov;
-    mem_versions vs;
+    ss_dlog_versions vs;
     int rc;
 
-    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+    if ((rc = ss_dlog_list(&vs, p->log.storage)) < 0)
         return rc;
     *out = vs.latest;
-    mem_versions_free(&vs);
+    ss_dlog_versions_free(&vs);
     return 0;
 }
 
@@ -711,15 +627,15 @@ mem_metrics(ss_metrics *out, void *prov)
 {
     mem_prov *p = prov;
 
-    pthread_mutex_lock(&p->files_lock);
-    *out = p->m;
-    pthread_mutex_unlock(&p->files_lock);
+    pthread_mutex_lock(&p->log.files_lock);
+    *out = p->log.m;
+    pthread_mutex_unlock(&p->log.files_lock);
     out->version = SS_METRICS_VERSION;
     out->num_keys = p->map ? p->map->nkeys : 0;
     out->memory_bytes = p->budget.used;
     out->memory_limit_bytes = p->budget.limit;
     out->versions_in_memory = p->map ? p->nhist + 1 : 0;
-    out->maintenance_errors = p->maint_errors;
+    out->maintenance_errors = p->log.maint_errors;
 }
 
 const ss_provider_ops ss_memory_provider_ops = {

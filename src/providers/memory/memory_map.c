@@ -32,11 +32,7 @@ mm_hash(const void *key, size_t klen)
 int
 mm_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-
-    if (c)
-        return c;
-    return alen < blen ? -1 : alen > blen;
+    return ss_key_cmp(a, alen, b, blen);
 }
 
 /* ----------------------------------------------------------------- nodes */

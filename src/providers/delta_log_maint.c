@@ -1,5 +1,5 @@
 /*
- * memory_maint.c -- snapshots and retention for the memory provider.
+ * delta_log_maint.c -- snapshots and retention of a delta log.
  *
  * A snapshot of version L is a streaming merge of the newest snapshot
  * S < L with the deltas S+1..L, all sorted by (family name, key).  It
@@ -15,7 +15,7 @@
  * version (the pin), needs it: it keeps the newest snapshot at or below
  * the oldest of those and every delta after it.
  */
-#include "providers/memory/memory.h"
+#include "providers/delta_log.h"
 
 #include "util/clock.h"
 #include "util/error.h"
@@ -137,7 +137,7 @@ rec_cmp(const void *a, const void *b, void *arg)
 
     if (rx != ry)
         return rx < ry ? -1 : 1;
-    c = mm_key_cmp(mc->bytes.data + x->koff, x->klen, mc->bytes.data + y->koff,
+    c = ss_key_cmp(mc->bytes.data + x->koff, x->klen, mc->bytes.data + y->koff,
                    y->klen);
     if (c)
         return c;
@@ -148,7 +148,7 @@ static bool
 same_key(const merge_ctx *mc, const delta_rec *x, const delta_rec *y)
 {
     return mc->cfs.rank[x->name_idx] == mc->cfs.rank[y->name_idx] &&
-           mm_key_cmp(mc->bytes.data + x->koff, x->klen,
+           ss_key_cmp(mc->bytes.data + x->koff, x->klen,
                       mc->bytes.data + y->koff, y->klen) == 0;
 }
 
@@ -161,7 +161,7 @@ cmp_snap_delta(const merge_ctx *mc, unsigned srank, const ss_record *s,
 
     if (srank != drank)
         return srank < drank ? -1 : 1;
-    return mm_key_cmp(s->key, s->klen, mc->bytes.data + d->koff, d->klen);
+    return ss_key_cmp(s->key, s->klen, mc->bytes.data + d->koff, d->klen);
 }
 
 static int
@@ -176,7 +176,7 @@ emit_delta(ss_frame_writer *fw, const merge_ctx *mc, const delta_rec *d)
 
 /* Write <last>.snapshot from <base>.snapshot and the deltas after it. */
 static int
-write_snapshot(mem_prov *p, uint64_t base, uint64_t last, uint64_t gen)
+write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
 {
     merge_ctx mc;
     ss_frame_reader snap;
@@ -285,23 +285,23 @@ out:
 }
 
 static int
-apply_retention(mem_prov *p)
+apply_retention(ss_dlog *p)
 {
-    mem_versions vs;
+    ss_dlog_versions vs;
     uint64_t earliest, base;
     char name[64];
     size_t i;
     int rc;
 
     pthread_mutex_lock(&p->files_lock);
-    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
         goto unlock;
     if (vs.latest < p->config->min_versions_to_retain)
         goto out;
     earliest = vs.latest - p->config->min_versions_to_retain + 1;
     if (p->pinned && p->pin < earliest)
         earliest = p->pin;
-    base = mem_versions_base(&vs, earliest);
+    base = ss_dlog_base(&vs, earliest);
     if (base == 0)
         goto out; /* every delta from 1 is still needed */
     for (i = 0; i < vs.n_snapshots && vs.snapshots[i] < base; i++) {
@@ -317,18 +317,17 @@ apply_retention(mem_prov *p)
         p->m.files_deleted++;
     }
 out:
-    mem_versions_free(&vs);
+    ss_dlog_versions_free(&vs);
 unlock:
     pthread_mutex_unlock(&p->files_lock);
     return rc;
 }
 
-static int maintain(mem_prov *p);
+static int maintain(ss_dlog *p);
 
 int
-mem_maintenance(void *prov)
+ss_dlog_maintenance(ss_dlog *p)
 {
-    mem_prov *p = prov;
     int rc;
 
     /* One run at a time: the caller's and the background thread's. */
@@ -339,9 +338,9 @@ mem_maintenance(void *prov)
 }
 
 static int
-maintain(mem_prov *p)
+maintain(ss_dlog *p)
 {
-    mem_versions vs;
+    ss_dlog_versions vs;
     uint64_t last, gen, base;
     int rc;
 
@@ -349,10 +348,10 @@ maintain(mem_prov *p)
     last = p->latest;
     gen = p->generation;
     pthread_mutex_unlock(&p->files_lock);
-    if ((rc = mem_list_versions(&vs, p->storage)) < 0)
+    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
         return rc;
-    base = mem_versions_base(&vs, last);
-    mem_versions_free(&vs);
+    base = ss_dlog_base(&vs, last);
+    ss_dlog_versions_free(&vs);
     if (last > base && last - base >= p->config->min_deltas_for_snapshot) {
         rc = write_snapshot(p, base, last, gen);
         if (rc < 0) {
@@ -377,7 +376,7 @@ maintain(mem_prov *p)
 static void *
 maint_main(void *arg)
 {
-    mem_prov *p = arg;
+    ss_dlog *p = arg;
     struct timespec until;
     uint64_t ms = p->config->maintenance_interval_ms;
 
@@ -394,7 +393,7 @@ maint_main(void *arg)
         if (p->maint_stop)
             break;
         pthread_mutex_unlock(&p->files_lock);
-        if (mem_maintenance(p) < 0) {
+        if (ss_dlog_maintenance(p) < 0) {
             pthread_mutex_lock(&p->files_lock);
             p->maint_errors++;
         } else {
@@ -406,7 +405,7 @@ maint_main(void *arg)
 }
 
 int
-mem_maint_start(mem_prov *p)
+ss_dlog__maint_start(ss_dlog *p)
 {
     int e = pthread_create(&p->maint_thread, NULL, maint_main, p);
 
@@ -420,7 +419,7 @@ mem_maint_start(mem_prov *p)
 }
 
 void
-mem_maint_stop(mem_prov *p)
+ss_dlog__maint_stop(ss_dlog *p)
 {
     if (!p->maint_running)
         return;

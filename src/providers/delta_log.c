@@ -1,0 +1,305 @@
+/*
+ * delta_log.c -- versions, replay, pinning and publishing of a store's
+ * delta/snapshot files (delta_log.h has the invariants).
+ */
+#include "providers/delta_log.h"
+
+#include "util/error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
+{
+    ss_dlog_versions vs;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    d->storage = st;
+    d->config = config;
+    pthread_mutex_init(&d->files_lock, NULL);
+    pthread_mutex_init(&d->maint_lock, NULL);
+    pthread_cond_init(&d->maint_cond, NULL);
+    if ((rc = ss_dlog_list(&vs, st)) < 0)
+        goto fail;
+    d->latest = vs.latest;
+    d->m.last_snapshot_version = ss_dlog_base(&vs, vs.latest);
+    ss_dlog_versions_free(&vs);
+    if (config->maintenance_interval_ms > 0 &&
+        (rc = ss_dlog__maint_start(d)) < 0)
+        goto fail;
+    return 0;
+fail:
+    pthread_mutex_destroy(&d->files_lock);
+    pthread_mutex_destroy(&d->maint_lock);
+    pthread_cond_destroy(&d->maint_cond);
+    return rc;
+}
+
+void
+ss_dlog_destroy(ss_dlog *d)
+{
+    ss_dlog__maint_stop(d);
+    pthread_mutex_destroy(&d->files_lock);
+    pthread_mutex_destroy(&d->maint_lock);
+    pthread_cond_destroy(&d->maint_cond);
+}
+
+static int
+parse_name(const char *name, uint64_t *version, unsigned *kind)
+{
+    const char *p = name;
+    uint64_t v = 0;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    }
+    if (strcmp(p, ".delta") == 0)
+        *kind = SS_FILE_DELTA;
+    else if (strcmp(p, ".snapshot") == 0)
+        *kind = SS_FILE_SNAPSHOT;
+    else
+        return -1;
+    /* "007.delta" is not ours: versions are written without padding. */
+    if (name[0] == '0')
+        return -1;
+    *version = v;
+    return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+ss_dlog_list(ss_dlog_versions *out, ss_storage *st)
+{
+    ss_namelist names;
+    uint64_t v;
+    unsigned kind;
+    size_t i;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = st->list(&names, st)) < 0)
+        return rc;
+    out->deltas = calloc(names.count + 1, sizeof(uint64_t));
+    out->snapshots = calloc(names.count + 1, sizeof(uint64_t));
+    if (!out->deltas || !out->snapshots) {
+        rc = ss_error_set(SS_ENOMEM, "out of memory listing %s", st->location);
+        goto out;
+    }
+    for (i = 0; i < names.count; i++) {
+        if (parse_name(names.names[i], &v, &kind) < 0)
+            continue;
+        if (kind == SS_FILE_DELTA)
+            out->deltas[out->n_deltas++] = v;
+        else
+            out->snapshots[out->n_snapshots++] = v;
+        if (v > out->latest)
+            out->latest = v;
+    }
+    qsort(out->deltas, out->n_deltas, sizeof(uint64_t), cmp_u64);
+    qsort(out->snapshots, out->n_snapshots, sizeof(uint64_t), cmp_u64);
+out:
+    ss_namelist_free(&names);
+    if (rc < 0)
+        ss_dlog_versions_free(out);
+    return rc;
+}
+
+void
+ss_dlog_versions_free(ss_dlog_versions *v)
+{
+    free(v->deltas);
+    free(v->snapshots);
+    memset(v, 0, sizeof(*v));
+}
+
+static bool
+contains(const uint64_t *a, size_t n, uint64_t x)
+{
+    return bsearch(&x, a, n, sizeof(uint64_t), cmp_u64) != NULL;
+}
+
+bool
+ss_dlog_has_delta(const ss_dlog_versions *v, uint64_t version)
+{
+    return contains(v->deltas, v->n_deltas, version);
+}
+
+uint64_t
+ss_dlog_base(const ss_dlog_versions *v, uint64_t version)
+{
+    size_t i;
+    uint64_t best = 0;
+
+    for (i = 0; i < v->n_snapshots; i++)
+        if (v->snapshots[i] <= version)
+            best = v->snapshots[i];
+    return best;
+}
+
+static int
+replay_file(ss_dlog *d, const ss_dlog_sink *sink, unsigned kind,
+            uint64_t version)
+{
+    unsigned local_to_cf[SS_MAX_CFS];
+    ss_frame_reader fr;
+    ss_record rec;
+    char name[64];
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64 ".%s", version,
+             ss_file_kind_name(kind));
+    if ((rc = ss_frame_reader_open(&fr, d->storage, name, kind, version)) < 0)
+        return rc;
+    if ((rc = sink->begin_file(sink->payload, local_to_cf, &fr.header,
+                               fr.path)) < 0)
+        goto out;
+    while ((rc = ss_frame_reader_next(&fr, &rec)) == 0) {
+        rc = sink->apply(sink->payload, local_to_cf[rec.cf], &rec, version);
+        if (rc < 0) {
+            rc = ss_error_wrap(rc, "loading %s", fr.path);
+            goto out;
+        }
+    }
+    if (rc == SS_EDONE)
+        rc = 0;
+out:
+    ss_frame_reader_close(&fr);
+    return rc;
+}
+
+int
+ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
+{
+    ss_dlog_versions vs;
+    uint64_t base, v;
+    int rc;
+
+    if (version == 0)
+        return 0;
+    if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
+        return rc;
+    if (!ss_dlog_has_delta(&vs, version) &&
+        ss_dlog_base(&vs, version) != version) {
+        rc = ss_error_set(SS_ENOTFOUND,
+                          "version %" PRIu64 " not found in "
+                          "%s (newest is %" PRIu64 ")",
+                          version, d->storage->location, vs.latest);
+        goto out;
+    }
+    base = ss_dlog_base(&vs, version);
+    for (v = base + 1; v <= version; v++) {
+        if (!ss_dlog_has_delta(&vs, v)) {
+            rc = ss_error_set(SS_ECORRUPT,
+                              "%s/%" PRIu64 ".delta is "
+                              "missing: version %" PRIu64 " needs it "
+                              "(newest snapshot at or below is %" PRIu64 ")",
+                              d->storage->location, v, version, base);
+            goto out;
+        }
+    }
+    if (base > 0 && (rc = replay_file(d, sink, SS_FILE_SNAPSHOT, base)) < 0)
+        goto out;
+    for (v = base + 1; v <= version; v++)
+        if ((rc = replay_file(d, sink, SS_FILE_DELTA, v)) < 0)
+            goto out;
+out:
+    ss_dlog_versions_free(&vs);
+    return rc;
+}
+
+/* Pin the writer's base version against retention.  A version past
+ * the retention window may already have lost its files (and be served
+ * only from memory); committing on top of it would make a version no
+ * fresh provider can load, so such a load is refused. */
+int
+ss_dlog_pin(ss_dlog *p, uint64_t version)
+{
+    uint64_t retain = p->config->min_versions_to_retain, base, v;
+    ss_dlog_versions vs;
+    int rc = 0;
+
+    pthread_mutex_lock(&p->files_lock);
+    if (version > 0 && p->latest >= retain &&
+        version < p->latest - retain + 1) {
+        if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
+            goto out;
+        base = ss_dlog_base(&vs, version);
+        for (v = base + 1; v <= version; v++)
+            if (!ss_dlog_has_delta(&vs, v))
+                break;
+        if (v <= version)
+            rc = ss_error_set(SS_ENOTFOUND,
+                              "version %" PRIu64 " is older than the "
+                              "retained versions of %s (its files were "
+                              "deleted by maintenance)",
+                              version, p->storage->location);
+        ss_dlog_versions_free(&vs);
+    }
+    if (rc == 0) {
+        p->pinned = true;
+        p->pin = version;
+    }
+out:
+    pthread_mutex_unlock(&p->files_lock);
+    return rc;
+}
+
+void
+ss_dlog_unpin(ss_dlog *p)
+{
+    pthread_mutex_lock(&p->files_lock);
+    p->pinned = false;
+    pthread_mutex_unlock(&p->files_lock);
+}
+
+/* Delete versions above `keep`, newest first, so a crash part-way leaves
+ * a shorter prefix of the old lineage, never a gap. */
+static int
+truncate_future(ss_dlog *p, uint64_t keep)
+{
+    char name[64];
+    uint64_t v;
+    int rc;
+
+    for (v = p->latest; v > keep; v--) {
+        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", v);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            return rc;
+        snprintf(name, sizeof(name), "%" PRIu64 ".delta", v);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            return rc;
+        p->latest = v - 1;
+        p->generation++;
+    }
+    return 0;
+}
+
+int
+ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base, uint64_t next)
+{
+    int rc;
+
+    pthread_mutex_lock(&d->files_lock);
+    rc = truncate_future(d, base);
+    if (rc == 0)
+        rc = ss_frame_writer_commit(fw);
+    if (rc == 0 && next > d->latest)
+        d->latest = next;
+    pthread_mutex_unlock(&d->files_lock);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * delta_log.h -- a store's chain of checkpoint files: <V>.delta per
+ * commit, <V>.snapshot written by maintenance (format/frame.h).
+ *
+ * Shared by the providers that checkpoint by changes (the memory
+ * provider, and rocksdb in changelog mode), so every such checkpoint
+ * loads the same whichever provider wrote it.  It knows files, versions
+ * and column-family names -- never a provider's in-memory state.
+ *
+ * Invariant 1: version V exists iff V.delta or V.snapshot is listed;
+ * loading V replays the newest snapshot S <= V, then every delta
+ * S+1..V, and a gap is SS_ECORRUPT naming the missing file.
+ * Invariant 2: publishing version V+1 on top of V first deletes every
+ * version above V, newest first, so the visible versions are always one
+ * lineage, even after a crash part-way.
+ * Invariant 3: retention never deletes a file that a version within
+ * min_versions_to_retain of the newest, or the pinned version of an
+ * open writer, needs.
+ */
+#ifndef SS_PROVIDERS_DELTA_LOG_H
+#define SS_PROVIDERS_DELTA_LOG_H
+
+#include "providers/provider.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* Versions present in the checkpoint location. */
+typedef struct ss_dlog_versions {
+    uint64_t *deltas;
+    size_t n_deltas;
+    uint64_t *snapshots;
+    size_t n_snapshots;
+    uint64_t latest;
+} ss_dlog_versions;
+
+typedef struct ss_dlog {
+    ss_storage *storage;
+    const ss_config *config;
+
+    /* Serialises publishing and deleting files between the writer and
+     * maintenance (which may run on its own thread). */
+    pthread_mutex_t files_lock;
+    pthread_mutex_t maint_lock; /* one maintenance run at a time */
+    uint64_t generation;        /* bumped when newer versions are truncated */
+    uint64_t latest;            /* newest committed version in the checkpoint */
+    /* The writable store's base version: retention keeps its files, or
+     * the version committed on top of it could not be loaded. */
+    bool pinned;
+    uint64_t pin;
+
+    pthread_t maint_thread;
+    bool maint_running;
+    bool maint_stop;
+    pthread_cond_t maint_cond;
+
+    ss_metrics m; /* file and commit counters (under files_lock) */
+    uint64_t maint_errors;
+} ss_dlog;
+
+/* A provider's side of replaying files (ss_dlog_replay). */
+typedef struct ss_dlog_sink {
+    /* A file begins: map its family table to provider ids. */
+    int (*begin_file)(void *payload, unsigned *local_to_cf,
+                      const ss_file_header *h, const char *path);
+    /* One record, family already mapped. */
+    int (*apply)(void *payload, unsigned cf, const ss_record *rec,
+                 uint64_t version);
+    void *payload;
+} ss_dlog_sink;
+
+/* Start the background maintenance thread if the config asks for it. */
+int ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config);
+/* Stop the thread; the storage stays the caller's. */
+void ss_dlog_destroy(ss_dlog *d);
+
+int ss_dlog_list(ss_dlog_versions *out, ss_storage *st);
+void ss_dlog_versions_free(ss_dlog_versions *v);
+bool ss_dlog_has_delta(const ss_dlog_versions *v, uint64_t version);
+/* Newest snapshot <= version, 0 if none. */
+uint64_t ss_dlog_base(const ss_dlog_versions *v, uint64_t version);
+
+/* Replay the files of `version` into `sink` (nothing for version 0).
+ * SS_ENOTFOUND if the version does not exist, SS_ECORRUPT / SS_EVERSION
+ * naming the file otherwise. */
+int ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink);
+
+/* Pin a writer's base version (refused with SS_ENOTFOUND if its files
+ * are already gone), and release it. */
+int ss_dlog_pin(ss_dlog *d, uint64_t version);
+void ss_dlog_unpin(ss_dlog *d);
+
+/* Make the finished file `fw` (version base+1) visible: delete versions
+ * above `base`, then publish. */
+int ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base,
+                    uint64_t next);
+
+/* Snapshot and retention (delta_log_maint.c). */
+int ss_dlog_maintenance(ss_dlog *d);
+int ss_dlog__maint_start(ss_dlog *d);
+void ss_dlog__maint_stop(ss_dlog *d);
+
+#endif
