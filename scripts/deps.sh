@@ -3,6 +3,7 @@
 # Runs as root (or with sudo); skips apt when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config liblz4-dev libzstd-dev libxxhash-dev
+      librocksdb-dev
       clang)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,7 +15,7 @@ else
   dir=${BUILD_DIR:-build-test}
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
-cmake -S . -B "$dir" "${flags[@]}" -DSS_ENABLE_WERROR=ON >/dev/null
+cmake -S . -B "$dir" "${flags[@]}" -DSS_ENABLE_WERROR=ON -DSS_WITH_ROCKSDB=ON >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 cd "$dir"
 ctest --output-on-failure -j"$(nproc)"

@@ -13,6 +13,10 @@ ss_provider__find(const char *name)
 {
     if (strcmp(name, "memory") == 0)
         return &ss_memory_provider_ops;
+#ifdef SS_WITH_ROCKSDB
+    if (strcmp(name, "rocksdb") == 0)
+        return &ss_rocksdb_provider_ops;
+#endif
     return NULL;
 }
 

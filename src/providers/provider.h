@@ -29,6 +29,10 @@ typedef struct ss_config {
     uint64_t memory_limit_bytes;
     uint64_t maintenance_interval_ms;
     uint64_t block_size;
+    /* rocksdb provider (ignored by memory) */
+    bool rocksdb_changelog;         /* rocksdb.changelog_checkpointing */
+    char rocksdb_local_dir[256];    /* rocksdb.local_dir, "" = temp dir */
+    uint64_t rocksdb_memory_budget; /* rocksdb.memory_budget */
 } ss_config;
 
 /* Column families of one provider; ids are indexes.  Shared by the front
@@ -89,5 +93,8 @@ typedef struct ss_provider_ops {
 const ss_provider_ops *ss_provider__find(const char *name);
 
 extern const ss_provider_ops ss_memory_provider_ops;
+#ifdef SS_WITH_ROCKSDB
+extern const ss_provider_ops ss_rocksdb_provider_ops;
+#endif
 
 #endif

@@ -31,6 +31,8 @@ static const num_option num_options[] = {
     {"maintenance_interval_ms", OFF(maintenance_interval_ms), 0, 86400000,
      false},
     {"block_size", OFF(block_size), 4096, 64u * 1024 * 1024, true},
+    {"rocksdb.memory_budget", OFF(rocksdb_memory_budget), 8u * 1024 * 1024,
+     UINT64_MAX, true},
 };
 
 void
@@ -46,6 +48,8 @@ ss_config_defaults(ss_config *c)
     c->memory_limit_bytes = 0;
     c->maintenance_interval_ms = 0;
     c->block_size = 64 * 1024;
+    c->rocksdb_changelog = false;
+    c->rocksdb_memory_budget = 256u * 1024 * 1024;
 }
 
 static int
@@ -120,6 +124,27 @@ apply(ss_config *c, const char *key, const char *val)
                                 "option 'compression': unknown "
                                 "codec '%s' (expected lz4, zstd or none)",
                                 val);
+        return 0;
+    }
+    if (strcmp(key, "rocksdb.changelog_checkpointing") == 0) {
+        if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+            c->rocksdb_changelog = true;
+        else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+            c->rocksdb_changelog = false;
+        else
+            return ss_error_set(SS_EINVAL,
+                                "option 'rocksdb.changelog_checkpointing': "
+                                "'%s' is not true or false",
+                                val);
+        return 0;
+    }
+    if (strcmp(key, "rocksdb.local_dir") == 0) {
+        if (strlen(val) >= sizeof(c->rocksdb_local_dir))
+            return ss_error_set(SS_EINVAL,
+                                "option 'rocksdb.local_dir': path "
+                                "longer than %zu bytes",
+                                sizeof(c->rocksdb_local_dir) - 1);
+        snprintf(c->rocksdb_local_dir, sizeof(c->rocksdb_local_dir), "%s", val);
         return 0;
     }
     if (strcmp(key, "compression_level") == 0) {

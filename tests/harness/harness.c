@@ -31,12 +31,11 @@
  */
 const ss_test_provider ss_test_providers[] = {
     {"memory", {"provider=memory", NULL}},
-    /*
-     * { "rocksdb/snapshot", { "provider=rocksdb",
-     *   "rocksdb.changelog_checkpointing=false", NULL } },
-     * { "rocksdb/changelog", { "provider=rocksdb",
-     *   "rocksdb.changelog_checkpointing=true", NULL } },
-     */
+    {"rocksdb/changelog",
+     {"provider=rocksdb", "rocksdb.changelog_checkpointing=true", NULL}},
+    /* SST snapshot mode is not built yet (issue 3):
+     * {"rocksdb/snapshot", {"provider=rocksdb",
+     *  "rocksdb.changelog_checkpointing=false", NULL}}, */
 };
 const size_t ss_test_n_providers =
     sizeof(ss_test_providers) / sizeof(ss_test_providers[0]);
