@@ -1,8 +1,9 @@
 /*
  * rocksdb_larger_than_memory.c -- issue 3: a store whose data is several
  * times its memory budget loads, updates, commits and reloads correctly
- * on the rocksdb provider (changelog mode).  Memory use itself is
- * measured by bench/rocksdb_ops, not asserted here.
+ * on the rocksdb provider (changelog mode), and the memory budget is
+ * one for the whole process.  Memory use itself is measured by
+ * bench/rocksdb_ops, not asserted here.
  */
 #include "harness.h"
 
@@ -109,8 +110,40 @@ test_rdb_large__four_times_budget_round_trips(ss_test *t)
     ss_provider_close(p);
 }
 
+/* Stores share one block cache: a second budget would be a lie. */
+static void
+test_rdb_large__budget_is_process_wide(ss_test *t)
+{
+    const char *o32[] = {"provider=rocksdb",
+                         "rocksdb.changelog_checkpointing=true",
+                         "rocksdb.memory_budget=32M"};
+    const char *o64[] = {"provider=rocksdb",
+                         "rocksdb.changelog_checkpointing=true",
+                         "rocksdb.memory_budget=64M"};
+    char a[2048], b[2048];
+    ss_provider *p1 = NULL, *p2 = NULL, *p3 = NULL;
+    int rc;
+
+    snprintf(a, sizeof(a), "%s/a", t->dir);
+    snprintf(b, sizeof(b), "%s/b", t->dir);
+    if ((rc = ss_provider_open(&p1, a, o32, 3)) < 0 &&
+        strstr(ss_error_last(), "not built"))
+        ss_test_skip(t, "rocksdb provider not built");
+    SS_CHECK_OK(rc);
+    SS_CHECK_OK(ss_provider_open(&p2, b, o32, 3)); /* same budget: shared */
+    SS_CHECK_ERR_MSG(SS_EINVAL, ss_provider_open(&p3, b, o64, 3),
+                     "rocksdb.memory_budget");
+    SS_CHECK(p3 == NULL);
+    ss_provider_close(p1);
+    ss_provider_close(p2);
+    /* With no rocksdb store open, a new budget applies. */
+    SS_CHECK_OK(ss_provider_open(&p3, b, o64, 3));
+    ss_provider_close(p3);
+}
+
 static const ss_test_case cases[] = {
     SS_TEST_ONCE(rdb_large, four_times_budget_round_trips),
+    SS_TEST_ONCE(rdb_large, budget_is_process_wide),
     SS_TEST_END,
 };
 

@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,48 @@ typedef struct rdb_cursor {
     bool started;
     bool done; /* stays exhausted: RocksDB forbids Next() past the end */
 } rdb_cursor;
+
+/* One block cache for every rocksdb store in the process: the memory
+ * budget is process-wide (partitions on threads share it). */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static rocksdb_cache_t *shared_cache;
+static uint64_t shared_budget;
+static unsigned shared_users;
+
+static int
+cache_acquire(rocksdb_cache_t **out, uint64_t budget)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&shared_lock);
+    if (shared_users == 0) {
+        shared_cache = rocksdb_cache_create_lru(budget / 2);
+        shared_budget = budget;
+    } else if (budget != shared_budget) {
+        rc = ss_error_set(SS_EINVAL,
+                          "option 'rocksdb.memory_budget': %" PRIu64
+                          " differs from the process-wide budget %" PRIu64
+                          " of the rocksdb stores already open",
+                          budget, shared_budget);
+    }
+    if (rc == 0) {
+        shared_users++;
+        *out = shared_cache;
+    }
+    pthread_mutex_unlock(&shared_lock);
+    return rc;
+}
+
+static void
+cache_release(void)
+{
+    pthread_mutex_lock(&shared_lock);
+    if (--shared_users == 0) {
+        rocksdb_cache_destroy(shared_cache);
+        shared_cache = NULL;
+    }
+    pthread_mutex_unlock(&shared_lock);
+}
 
 static int
 rdb_fail(char *err, const char *what, const char *where)
@@ -350,9 +393,15 @@ rdb_open(void **out, const ss_provider_env *env)
         }
         p->own_work_dir = true;
     }
-    /* Memory bound: block cache = half the budget, memtables the rest
-     * (2 x budget/8 per family; see README). */
-    p->cache = rocksdb_cache_create_lru(env->config->rocksdb_memory_budget / 2);
+    /* Memory bound: one process-wide block cache of half the budget;
+     * memtables of each store bounded to budget/8 in all (see README). */
+    if ((rc = cache_acquire(&p->cache, env->config->rocksdb_memory_budget)) <
+        0) {
+        if (p->own_work_dir)
+            remove_tree(p->work_dir);
+        free(p);
+        return rc;
+    }
     p->bbto = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(p->bbto, p->cache);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(p->bbto, 1);
@@ -360,8 +409,10 @@ rdb_open(void **out, const ss_provider_env *env)
     rocksdb_options_set_create_if_missing(p->opts, 1);
     rocksdb_options_set_block_based_table_factory(p->opts, p->bbto);
     rocksdb_options_set_write_buffer_size(
-        p->opts, env->config->rocksdb_memory_budget / 8);
+        p->opts, env->config->rocksdb_memory_budget / 16);
     rocksdb_options_set_max_write_buffer_number(p->opts, 2);
+    rocksdb_options_set_db_write_buffer_size(
+        p->opts, env->config->rocksdb_memory_budget / 8);
     p->ro = rocksdb_readoptions_create();
     p->wo = rocksdb_writeoptions_create();
     /* The checkpoint is the durability point, not RocksDB's WAL. */
@@ -375,7 +426,7 @@ fail:
     rocksdb_writeoptions_destroy(p->wo);
     rocksdb_options_destroy(p->opts);
     rocksdb_block_based_options_destroy(p->bbto);
-    rocksdb_cache_destroy(p->cache);
+    cache_release();
     if (p->own_work_dir)
         remove_tree(p->work_dir);
     free(p);
@@ -393,7 +444,7 @@ rdb_close(void *prov)
     rocksdb_writeoptions_destroy(p->wo);
     rocksdb_options_destroy(p->opts);
     rocksdb_block_based_options_destroy(p->bbto);
-    rocksdb_cache_destroy(p->cache);
+    cache_release();
     if (p->own_work_dir)
         remove_tree(p->work_dir);
     free(p);
