@@ -291,6 +291,9 @@ raw_open(raw_db *r, const char *path)
     r->bbto = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_cache(r->bbto, r->cache);
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(r->bbto, 1);
+    /* The provider sets a 10-bit bloom filter; so must the baseline. */
+    rocksdb_block_based_options_set_filter_policy(
+        r->bbto, rocksdb_filterpolicy_create_bloom(10));
     r->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(r->opts, 1);
     rocksdb_options_set_block_based_table_factory(r->opts, r->bbto);
