@@ -119,6 +119,19 @@ out:
     return rc;
 }
 
+int
+ss_dlog_latest(uint64_t *out, ss_dlog *d)
+{
+    ss_dlog_versions vs;
+    int rc;
+
+    if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
+        return rc;
+    *out = vs.latest;
+    ss_dlog_versions_free(&vs);
+    return 0;
+}
+
 void
 ss_dlog_versions_free(ss_dlog_versions *v)
 {
@@ -302,4 +315,21 @@ ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base, uint64_t next)
         d->latest = next;
     pthread_mutex_unlock(&d->files_lock);
     return rc;
+}
+
+void
+ss_dlog_note_commit(ss_dlog *d, const ss_frame_writer *fw, uint64_t collect_ns,
+                    uint64_t sync_ns, uint64_t records, uint64_t total_ns)
+{
+    pthread_mutex_lock(&d->files_lock); /* maintenance updates m too */
+    d->m.commit_collect_ns = collect_ns;
+    d->m.commit_encode_ns = fw->encode_ns;
+    d->m.commit_write_ns = fw->write_ns;
+    d->m.commit_sync_ns = sync_ns;
+    d->m.commit_records = records;
+    d->m.commit_bytes = fw->bytes;
+    d->m.bytes_written += fw->bytes;
+    d->m.files_written++;
+    d->m.commit_total_ns = total_ns;
+    pthread_mutex_unlock(&d->files_lock);
 }

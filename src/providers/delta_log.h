@@ -75,6 +75,8 @@ int ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config);
 void ss_dlog_destroy(ss_dlog *d);
 
 int ss_dlog_list(ss_dlog_versions *out, ss_storage *st);
+/* Newest version present in the checkpoint (0 if none). */
+int ss_dlog_latest(uint64_t *out, ss_dlog *d);
 void ss_dlog_versions_free(ss_dlog_versions *v);
 bool ss_dlog_has_delta(const ss_dlog_versions *v, uint64_t version);
 /* Newest snapshot <= version, 0 if none. */
@@ -94,6 +96,12 @@ void ss_dlog_unpin(ss_dlog *d);
  * above `base`, then publish. */
 int ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base,
                     uint64_t next);
+
+/* Record a finished commit's figures (times in ns; `fw` the published
+ * delta) in the log's metrics. */
+void ss_dlog_note_commit(ss_dlog *d, const ss_frame_writer *fw,
+                         uint64_t collect_ns, uint64_t sync_ns,
+                         uint64_t records, uint64_t total_ns);
 
 /* Snapshot and retention (delta_log_maint.c). */
 int ss_dlog_maintenance(ss_dlog *d);

@@ -507,17 +507,8 @@ mem_commit(uint64_t *version_out, void *store)
     ss_dlog_unpin(&p->log);
     p->map_version = next;
     s->version = next;
-    pthread_mutex_lock(&p->log.files_lock); /* maintenance updates log.m too */
-    p->log.m.commit_collect_ns = collect_ns;
-    p->log.m.commit_encode_ns = fw.encode_ns;
-    p->log.m.commit_write_ns = fw.write_ns;
-    p->log.m.commit_sync_ns = sync_ns;
-    p->log.m.commit_records = records;
-    p->log.m.commit_bytes = fw.bytes;
-    p->log.m.bytes_written += fw.bytes;
-    p->log.m.files_written++;
-    p->log.m.commit_total_ns = ss_now_ns() - t0;
-    pthread_mutex_unlock(&p->log.files_lock);
+    ss_dlog_note_commit(&p->log, &fw, collect_ns, sync_ns, records,
+                        ss_now_ns() - t0);
     if (version_out)
         *version_out = next;
     return 0;
@@ -611,15 +602,7 @@ mem_iter_free(void *iter)
 static int
 mem_latest(uint64_t *out, void *prov)
 {
-    mem_prov *p = prov;
-    ss_dlog_versions vs;
-    int rc;
-
-    if ((rc = ss_dlog_list(&vs, p->log.storage)) < 0)
-        return rc;
-    *out = vs.latest;
-    ss_dlog_versions_free(&vs);
-    return 0;
+    return ss_dlog_latest(out, &((mem_prov *)prov)->log);
 }
 
 static void

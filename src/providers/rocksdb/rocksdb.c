@@ -345,6 +345,21 @@ fail:
 
 /* ------------------------------------------------------------- provider */
 
+/* Free what rdb_open set up before the delta log, and p itself. */
+static void
+release_options(rdb_prov *p)
+{
+    rocksdb_readoptions_destroy(p->ro);
+    rocksdb_writeoptions_destroy(p->wo);
+    rocksdb_options_destroy(p->dbopts);
+    rocksdb_options_destroy(p->opts);
+    rocksdb_block_based_options_destroy(p->bbto);
+    cache_release();
+    if (p->own_work_dir)
+        remove_tree(p->work_dir);
+    free(p);
+}
+
 static int
 rdb_open(void **out, const ss_provider_env *env)
 {
@@ -428,15 +443,7 @@ rdb_open(void **out, const ss_provider_env *env)
     *out = p;
     return 0;
 fail:
-    rocksdb_readoptions_destroy(p->ro);
-    rocksdb_writeoptions_destroy(p->wo);
-    rocksdb_options_destroy(p->dbopts);
-    rocksdb_options_destroy(p->opts);
-    rocksdb_block_based_options_destroy(p->bbto);
-    cache_release();
-    if (p->own_work_dir)
-        remove_tree(p->work_dir);
-    free(p);
+    release_options(p);
     return rc;
 }
 
@@ -447,15 +454,7 @@ rdb_close(void *prov)
 
     ss_dlog_destroy(&p->log);
     inst_close(&p->live);
-    rocksdb_readoptions_destroy(p->ro);
-    rocksdb_writeoptions_destroy(p->wo);
-    rocksdb_options_destroy(p->dbopts);
-    rocksdb_options_destroy(p->opts);
-    rocksdb_block_based_options_destroy(p->bbto);
-    cache_release();
-    if (p->own_work_dir)
-        remove_tree(p->work_dir);
-    free(p);
+    release_options(p);
 }
 
 static int
@@ -721,17 +720,8 @@ rdb_commit(uint64_t *version_out, void *store)
     p->live_version = next;
     p->live_keys = (uint64_t)((int64_t)p->live_keys + key_delta);
     s->version = next;
-    pthread_mutex_lock(&p->log.files_lock);
-    p->log.m.commit_collect_ns = t1 - t0 - fw.encode_ns - fw.write_ns;
-    p->log.m.commit_encode_ns = fw.encode_ns;
-    p->log.m.commit_write_ns = fw.write_ns;
-    p->log.m.commit_sync_ns = t2 - t1;
-    p->log.m.commit_records = records;
-    p->log.m.commit_bytes = fw.bytes;
-    p->log.m.bytes_written += fw.bytes;
-    p->log.m.files_written++;
-    p->log.m.commit_total_ns = ss_now_ns() - t0;
-    pthread_mutex_unlock(&p->log.files_lock);
+    ss_dlog_note_commit(&p->log, &fw, t1 - t0 - fw.encode_ns - fw.write_ns,
+                        t2 - t1, records, ss_now_ns() - t0);
     if (version_out)
         *version_out = next;
     return 0;
@@ -861,15 +851,7 @@ rdb_iter_free(void *iter)
 static int
 rdb_latest(uint64_t *out, void *prov)
 {
-    rdb_prov *p = prov;
-    ss_dlog_versions vs;
-    int rc;
-
-    if ((rc = ss_dlog_list(&vs, p->log.storage)) < 0)
-        return rc;
-    *out = vs.latest;
-    ss_dlog_versions_free(&vs);
-    return 0;
+    return ss_dlog_latest(out, &((rdb_prov *)prov)->log);
 }
 
 static int
