@@ -305,6 +305,18 @@ typedef struct ss_metrics {
     uint64_t load_ns;               /**< duration of the last load */
     uint64_t last_snapshot_version; /**< newest snapshot written, 0 if none */
     uint64_t maintenance_errors;    /**< failed background maintenance runs */
+    /* rocksdb provider (0 for memory).  SST snapshot mode splits the
+     * last commit into flush, checkpoint, upload and metadata. */
+    uint64_t commit_flush_ns;      /**< flush memtables to SST files */
+    uint64_t commit_checkpoint_ns; /**< RocksDB checkpoint (hard links) */
+    uint64_t commit_upload_ns;     /**< upload the new SST files */
+    uint64_t commit_metadata_ns;   /**< write and publish <V>.meta */
+    uint64_t objects_uploaded;     /**< SST files uploaded, total */
+    uint64_t objects_reused;       /**< SST files a meta shared, total */
+    uint64_t objects_deleted;      /**< SST objects collected, total */
+    uint64_t memtable_bytes;       /**< this store's memtables */
+    uint64_t block_cache_bytes;    /**< the process-wide block cache */
+    uint64_t sst_bytes;            /**< this store's live SST files */
 } ss_metrics;
 
 #define SS_METRICS_VERSION 1u

@@ -43,6 +43,7 @@ ss_file_kind_name(unsigned kind)
     switch (kind) {
     case SS_FILE_DELTA: return "delta";
     case SS_FILE_SNAPSHOT: return "snapshot";
+    case SS_FILE_META: return "meta";
     default: return "unknown";
     }
 }

@@ -6,7 +6,7 @@
  *   HEADER
  *     0   8  magic 89 53 53 54 0D 0A 1A 0A  ("\x89SST\r\n\x1a\n")
  *     8   2  format version (1)
- *    10   1  kind: 1 = delta, 2 = snapshot
+ *    10   1  kind: 1 = delta, 2 = snapshot, 3 = meta (format/meta.h)
  *    11   1  codec: 0 = none, 1 = lz4, 2 = zstd
  *    12   4  H = header length in bytes, including this table and its CRC
  *    16   8  store version the file belongs to
@@ -51,7 +51,7 @@
 #define SS_FRAME_TRAILER 12u
 #define SS_MAX_CFS 256u
 
-enum { SS_FILE_DELTA = 1, SS_FILE_SNAPSHOT = 2 };
+enum { SS_FILE_DELTA = 1, SS_FILE_SNAPSHOT = 2, SS_FILE_META = 3 };
 enum { SS_CODEC_NONE = 0, SS_CODEC_LZ4 = 1, SS_CODEC_ZSTD = 2 };
 enum { SS_OP_PUT = 1, SS_OP_REMOVE = 2 };
 

@@ -4,6 +4,7 @@
  */
 #include "providers/delta_log.h"
 
+#include "format/meta.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -22,11 +23,12 @@ ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
     d->config = config;
     pthread_mutex_init(&d->files_lock, NULL);
     pthread_mutex_init(&d->maint_lock, NULL);
+    pthread_mutex_init(&d->upload_lock, NULL);
     pthread_cond_init(&d->maint_cond, NULL);
     if ((rc = ss_dlog_list(&vs, st)) < 0)
         goto fail;
     d->latest = vs.latest;
-    d->m.last_snapshot_version = ss_dlog_base(&vs, vs.latest);
+    d->m.last_snapshot_version = ss_dlog_base(&vs, vs.latest, NULL);
     ss_dlog_versions_free(&vs);
     if (config->maintenance_interval_ms > 0 &&
         (rc = ss_dlog__maint_start(d)) < 0)
@@ -35,6 +37,7 @@ ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
 fail:
     pthread_mutex_destroy(&d->files_lock);
     pthread_mutex_destroy(&d->maint_lock);
+    pthread_mutex_destroy(&d->upload_lock);
     pthread_cond_destroy(&d->maint_cond);
     return rc;
 }
@@ -45,6 +48,7 @@ ss_dlog_destroy(ss_dlog *d)
     ss_dlog__maint_stop(d);
     pthread_mutex_destroy(&d->files_lock);
     pthread_mutex_destroy(&d->maint_lock);
+    pthread_mutex_destroy(&d->upload_lock);
     pthread_cond_destroy(&d->maint_cond);
 }
 
@@ -65,6 +69,8 @@ parse_name(const char *name, uint64_t *version, unsigned *kind)
         *kind = SS_FILE_DELTA;
     else if (strcmp(p, ".snapshot") == 0)
         *kind = SS_FILE_SNAPSHOT;
+    else if (strcmp(p, ".meta") == 0)
+        *kind = SS_FILE_META;
     else
         return -1;
     /* "007.delta" is not ours: versions are written without padding. */
@@ -96,22 +102,29 @@ ss_dlog_list(ss_dlog_versions *out, ss_storage *st)
         return rc;
     out->deltas = calloc(names.count + 1, sizeof(uint64_t));
     out->snapshots = calloc(names.count + 1, sizeof(uint64_t));
-    if (!out->deltas || !out->snapshots) {
+    out->metas = calloc(names.count + 1, sizeof(uint64_t));
+    if (!out->deltas || !out->snapshots || !out->metas) {
         rc = ss_error_set(SS_ENOMEM, "out of memory listing %s", st->location);
         goto out;
     }
     for (i = 0; i < names.count; i++) {
+        if (strncmp(names.names[i], SS_META_OBJECT_PREFIX,
+                    strlen(SS_META_OBJECT_PREFIX)) == 0)
+            out->n_objects++;
         if (parse_name(names.names[i], &v, &kind) < 0)
             continue;
         if (kind == SS_FILE_DELTA)
             out->deltas[out->n_deltas++] = v;
-        else
+        else if (kind == SS_FILE_SNAPSHOT)
             out->snapshots[out->n_snapshots++] = v;
+        else
+            out->metas[out->n_metas++] = v;
         if (v > out->latest)
             out->latest = v;
     }
     qsort(out->deltas, out->n_deltas, sizeof(uint64_t), cmp_u64);
     qsort(out->snapshots, out->n_snapshots, sizeof(uint64_t), cmp_u64);
+    qsort(out->metas, out->n_metas, sizeof(uint64_t), cmp_u64);
 out:
     ss_namelist_free(&names);
     if (rc < 0)
@@ -137,6 +150,7 @@ ss_dlog_versions_free(ss_dlog_versions *v)
 {
     free(v->deltas);
     free(v->snapshots);
+    free(v->metas);
     memset(v, 0, sizeof(*v));
 }
 
@@ -153,14 +167,27 @@ ss_dlog_has_delta(const ss_dlog_versions *v, uint64_t version)
 }
 
 uint64_t
-ss_dlog_base(const ss_dlog_versions *v, uint64_t version)
+ss_dlog_base(const ss_dlog_versions *v, uint64_t version, unsigned *kind_out)
 {
     size_t i;
     uint64_t best = 0;
+    unsigned kind = 0;
 
     for (i = 0; i < v->n_snapshots; i++)
-        if (v->snapshots[i] <= version)
+        if (v->snapshots[i] <= version) {
             best = v->snapshots[i];
+            kind = SS_FILE_SNAPSHOT;
+        }
+    /* A meta and a snapshot of one version hold the same state (mode
+     * switches); the meta wins, as only its writer's provider reads it
+     * fast. */
+    for (i = 0; i < v->n_metas; i++)
+        if (v->metas[i] <= version && v->metas[i] >= best) {
+            best = v->metas[i];
+            kind = SS_FILE_META;
+        }
+    if (kind_out)
+        *kind_out = kind;
     return best;
 }
 
@@ -200,6 +227,7 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
 {
     ss_dlog_versions vs;
     uint64_t base, v;
+    unsigned kind;
     int rc;
 
     if (version == 0)
@@ -207,14 +235,14 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
     if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
         return rc;
     if (!ss_dlog_has_delta(&vs, version) &&
-        ss_dlog_base(&vs, version) != version) {
+        ss_dlog_base(&vs, version, NULL) != version) {
         rc = ss_error_set(SS_ENOTFOUND,
                           "version %" PRIu64 " not found in "
                           "%s (newest is %" PRIu64 ")",
                           version, d->storage->location, vs.latest);
         goto out;
     }
-    base = ss_dlog_base(&vs, version);
+    base = ss_dlog_base(&vs, version, &kind);
     for (v = base + 1; v <= version; v++) {
         if (!ss_dlog_has_delta(&vs, v)) {
             rc = ss_error_set(SS_ECORRUPT,
@@ -225,7 +253,19 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
             goto out;
         }
     }
-    if (base > 0 && (rc = replay_file(d, sink, SS_FILE_SNAPSHOT, base)) < 0)
+    if (kind == SS_FILE_META && !sink->meta_base) {
+        rc = ss_error_set(SS_EINVAL,
+                          "version %" PRIu64 " of %s starts from %" PRIu64
+                          ".meta, a RocksDB checkpoint: load it with "
+                          "provider=rocksdb",
+                          version, d->storage->location, base);
+        goto out;
+    }
+    if (kind == SS_FILE_META)
+        rc = sink->meta_base(sink->payload, base);
+    else if (base > 0)
+        rc = replay_file(d, sink, SS_FILE_SNAPSHOT, base);
+    if (rc < 0)
         goto out;
     for (v = base + 1; v <= version; v++)
         if ((rc = replay_file(d, sink, SS_FILE_DELTA, v)) < 0)
@@ -251,7 +291,7 @@ ss_dlog_pin(ss_dlog *p, uint64_t version)
         version < p->latest - retain + 1) {
         if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
             goto out;
-        base = ss_dlog_base(&vs, version);
+        base = ss_dlog_base(&vs, version, NULL);
         for (v = base + 1; v <= version; v++)
             if (!ss_dlog_has_delta(&vs, v))
                 break;
@@ -291,6 +331,9 @@ truncate_future(ss_dlog *p, uint64_t keep)
 
     for (v = p->latest; v > keep; v--) {
         snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", v);
+        if ((rc = p->storage->remove(p->storage, name)) < 0)
+            return rc;
+        snprintf(name, sizeof(name), "%" PRIu64 ".meta", v);
         if ((rc = p->storage->remove(p->storage, name)) < 0)
             return rc;
         snprintf(name, sizeof(name), "%" PRIu64 ".delta", v);

@@ -1,21 +1,24 @@
 /*
  * delta_log.h -- a store's chain of checkpoint files: <V>.delta per
- * commit, <V>.snapshot written by maintenance (format/frame.h).
+ * commit, <V>.snapshot written by maintenance (format/frame.h), and
+ * <V>.meta, a whole version as RocksDB files (format/meta.h).
  *
  * Shared by the providers that checkpoint by changes (the memory
  * provider, and rocksdb in changelog mode), so every such checkpoint
  * loads the same whichever provider wrote it.  It knows files, versions
  * and column-family names -- never a provider's in-memory state.
  *
- * Invariant 1: version V exists iff V.delta or V.snapshot is listed;
- * loading V replays the newest snapshot S <= V, then every delta
- * S+1..V, and a gap is SS_ECORRUPT naming the missing file.
+ * Invariant 1: version V exists iff V.delta, V.snapshot or V.meta is
+ * listed; loading V starts from its base, the newest snapshot or meta
+ * B <= V, then replays every delta B+1..V, and a gap is SS_ECORRUPT
+ * naming the missing file.
  * Invariant 2: publishing version V+1 on top of V first deletes every
  * version above V, newest first, so the visible versions are always one
  * lineage, even after a crash part-way.
  * Invariant 3: retention never deletes a file that a version within
  * min_versions_to_retain of the newest, or the pinned version of an
- * open writer, needs.
+ * open writer, needs; and never deletes an object (sst-*) that a
+ * remaining meta lists, nor one a commit is uploading (upload_lock).
  */
 #ifndef SS_PROVIDERS_DELTA_LOG_H
 #define SS_PROVIDERS_DELTA_LOG_H
@@ -31,6 +34,9 @@ typedef struct ss_dlog_versions {
     size_t n_deltas;
     uint64_t *snapshots;
     size_t n_snapshots;
+    uint64_t *metas;
+    size_t n_metas;
+    size_t n_objects; /* sst-* objects present */
     uint64_t latest;
 } ss_dlog_versions;
 
@@ -42,8 +48,12 @@ typedef struct ss_dlog {
      * maintenance (which may run on its own thread). */
     pthread_mutex_t files_lock;
     pthread_mutex_t maint_lock; /* one maintenance run at a time */
-    uint64_t generation;        /* bumped when newer versions are truncated */
-    uint64_t latest;            /* newest committed version in the checkpoint */
+    /* Held by a commit from its first object upload until its meta is
+     * published, and by object garbage collection: an object is never
+     * collected between its upload and the meta that lists it. */
+    pthread_mutex_t upload_lock;
+    uint64_t generation; /* bumped when newer versions are truncated */
+    uint64_t latest;     /* newest committed version in the checkpoint */
     /* The writable store's base version: retention keeps its files, or
      * the version committed on top of it could not be loaded. */
     bool pinned;
@@ -66,6 +76,9 @@ typedef struct ss_dlog_sink {
     /* One record, family already mapped. */
     int (*apply)(void *payload, unsigned cf, const ss_record *rec,
                  uint64_t version);
+    /* The chain starts at <version>.meta: load it as the base.  NULL for
+     * providers that cannot (then such a version is refused). */
+    int (*meta_base)(void *payload, uint64_t version);
     void *payload;
 } ss_dlog_sink;
 
@@ -79,8 +92,10 @@ int ss_dlog_list(ss_dlog_versions *out, ss_storage *st);
 int ss_dlog_latest(uint64_t *out, ss_dlog *d);
 void ss_dlog_versions_free(ss_dlog_versions *v);
 bool ss_dlog_has_delta(const ss_dlog_versions *v, uint64_t version);
-/* Newest snapshot <= version, 0 if none. */
-uint64_t ss_dlog_base(const ss_dlog_versions *v, uint64_t version);
+/* Newest snapshot or meta <= version, 0 if none; *kind_out (may be
+ * NULL) is SS_FILE_SNAPSHOT or SS_FILE_META (0 if none). */
+uint64_t ss_dlog_base(const ss_dlog_versions *v, uint64_t version,
+                      unsigned *kind_out);
 
 /* Replay the files of `version` into `sink` (nothing for version 0).
  * SS_ENOTFOUND if the version does not exist, SS_ECORRUPT / SS_EVERSION

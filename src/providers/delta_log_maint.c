@@ -14,9 +14,13 @@
  * min_versions_to_retain of the newest, nor the open writer's base
  * version (the pin), needs it: it keeps the newest snapshot at or below
  * the oldest of those and every delta after it.
+ * Invariant 3: an sst-* object is deleted only when no remaining meta
+ * lists it, under upload_lock (delta_log.h), so a commit's freshly
+ * uploaded objects survive until its meta is published.
  */
 #include "providers/delta_log.h"
 
+#include "format/meta.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -285,11 +289,22 @@ out:
 }
 
 static int
+remove_file(ss_dlog *p, uint64_t version, const char *kind)
+{
+    char name[64];
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64 ".%s", version, kind);
+    if ((rc = p->storage->remove(p->storage, name)) == 0)
+        p->m.files_deleted++;
+    return rc;
+}
+
+static int
 apply_retention(ss_dlog *p)
 {
     ss_dlog_versions vs;
     uint64_t earliest, base;
-    char name[64];
     size_t i;
     int rc;
 
@@ -301,25 +316,109 @@ apply_retention(ss_dlog *p)
     earliest = vs.latest - p->config->min_versions_to_retain + 1;
     if (p->pinned && p->pin < earliest)
         earliest = p->pin;
-    base = ss_dlog_base(&vs, earliest);
+    base = ss_dlog_base(&vs, earliest, NULL);
     if (base == 0)
         goto out; /* every delta from 1 is still needed */
-    for (i = 0; i < vs.n_snapshots && vs.snapshots[i] < base; i++) {
-        snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", vs.snapshots[i]);
-        if ((rc = p->storage->remove(p->storage, name)) < 0)
-            goto out;
-        p->m.files_deleted++;
-    }
-    for (i = 0; i < vs.n_deltas && vs.deltas[i] <= base; i++) {
-        snprintf(name, sizeof(name), "%" PRIu64 ".delta", vs.deltas[i]);
-        if ((rc = p->storage->remove(p->storage, name)) < 0)
-            goto out;
-        p->m.files_deleted++;
-    }
+    for (i = 0; rc == 0 && i < vs.n_snapshots && vs.snapshots[i] < base; i++)
+        rc = remove_file(p, vs.snapshots[i], "snapshot");
+    for (i = 0; rc == 0 && i < vs.n_metas && vs.metas[i] < base; i++)
+        rc = remove_file(p, vs.metas[i], "meta");
+    for (i = 0; rc == 0 && i < vs.n_deltas && vs.deltas[i] <= base; i++)
+        rc = remove_file(p, vs.deltas[i], "delta");
 out:
     ss_dlog_versions_free(&vs);
 unlock:
     pthread_mutex_unlock(&p->files_lock);
+    return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names of every object the metas of `vs` list, sorted (for bsearch). */
+static int
+listed_objects(char ***out, size_t *n_out, ss_dlog *p,
+               const ss_dlog_versions *vs)
+{
+    ss_meta m;
+    char **names = NULL, **grown;
+    size_t n = 0, cap = 0, i, j;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < vs->n_metas; i++) {
+        if ((rc = ss_meta_read(&m, p->storage, vs->metas[i])) < 0)
+            break;
+        for (j = 0; rc == 0 && j < m.n_files; j++) {
+            if (!m.files[j].object[0])
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                grown = realloc(names, cap * sizeof(*grown));
+                if (!grown) {
+                    rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
+                    break;
+                }
+                names = grown;
+            }
+            if (!(names[n] = strdup(m.files[j].object)))
+                rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
+            else
+                n++;
+        }
+        ss_meta_free(&m);
+    }
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
+    *out = names;
+    *n_out = n;
+    return rc;
+}
+
+/* Delete the sst-* objects no remaining meta lists.  A meta that cannot
+ * be read stops the collection: its objects might still be needed. */
+static int
+collect_objects(ss_dlog *p)
+{
+    ss_dlog_versions vs;
+    ss_namelist names = {0};
+    char **listed = NULL;
+    size_t n_listed = 0, i;
+    const char *name;
+    int rc;
+
+    pthread_mutex_lock(&p->upload_lock);
+    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
+        goto unlock;
+    if (vs.n_objects == 0)
+        goto out;
+    if ((rc = listed_objects(&listed, &n_listed, p, &vs)) < 0 ||
+        (rc = p->storage->list(&names, p->storage)) < 0)
+        goto out;
+    for (i = 0; rc == 0 && i < names.count; i++) {
+        name = names.names[i];
+        if (strncmp(name, SS_META_OBJECT_PREFIX,
+                    strlen(SS_META_OBJECT_PREFIX)) != 0 ||
+            (n_listed &&
+             bsearch(&name, listed, n_listed, sizeof(*listed), cmp_str)))
+            continue;
+        if ((rc = p->storage->remove(p->storage, name)) == 0) {
+            pthread_mutex_lock(&p->files_lock);
+            p->m.files_deleted++;
+            p->m.objects_deleted++;
+            pthread_mutex_unlock(&p->files_lock);
+        }
+    }
+out:
+    for (i = 0; i < n_listed; i++)
+        free(listed[i]);
+    free(listed);
+    ss_namelist_free(&names);
+    ss_dlog_versions_free(&vs);
+unlock:
+    pthread_mutex_unlock(&p->upload_lock);
     return rc;
 }
 
@@ -342,6 +441,7 @@ maintain(ss_dlog *p)
 {
     ss_dlog_versions vs;
     uint64_t last, gen, base;
+    unsigned kind;
     int rc;
 
     pthread_mutex_lock(&p->files_lock);
@@ -350,9 +450,12 @@ maintain(ss_dlog *p)
     pthread_mutex_unlock(&p->files_lock);
     if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
         return rc;
-    base = ss_dlog_base(&vs, last);
+    base = ss_dlog_base(&vs, last, &kind);
     ss_dlog_versions_free(&vs);
-    if (last > base && last - base >= p->config->min_deltas_for_snapshot) {
+    /* A merge reads snapshot and delta files; a meta base is RocksDB's
+     * own files, so deltas after one stay deltas (README). */
+    if (kind != SS_FILE_META && last > base &&
+        last - base >= p->config->min_deltas_for_snapshot) {
         rc = write_snapshot(p, base, last, gen);
         if (rc < 0) {
             pthread_mutex_lock(&p->files_lock);
@@ -367,7 +470,7 @@ maintain(ss_dlog *p)
                                      p->storage->location, last);
         }
     }
-    if ((rc = apply_retention(p)) < 0)
+    if ((rc = apply_retention(p)) < 0 || (rc = collect_objects(p)) < 0)
         return ss_error_wrap(rc, "maintenance of %s: retention",
                              p->storage->location);
     return 0;

@@ -211,7 +211,7 @@ test_store__commit_returns_next_version(ss_test *t)
         ss_store_free(s);
         SS_CHECK_OK(ss_provider_latest(&latest, p));
         SS_CHECK_EQ_U64(latest, v + 1);
-        SS_CHECK(version_file_exists(t->dir, v + 1, ".delta"));
+        SS_CHECK(version_file_exists(t->dir, v + 1, ss_test_commit_ext(t)));
     }
     /* An empty batch is a version too. */
     s = ss_test_load(t, p, 5);
@@ -480,7 +480,8 @@ test_store__go_back_removes_newer(ss_test *t)
         ss_store_free(s);
         SS_CHECK_OK(ss_provider_maintenance(p));
     }
-    SS_CHECK(version_file_exists(t->dir, 4, ".snapshot"));
+    SS_CHECK(version_file_exists(
+        t->dir, 4, ss_test_writes_metas(t) ? ".meta" : ".snapshot"));
 
     s = ss_test_load(t, p, 2);
     put_b(t, s, SS_CF_DEFAULT, B("x"), B("1"));
@@ -850,7 +851,7 @@ test_store__metrics_keys_and_files(ss_test *t)
     SS_CHECK_EQ_U64(m1.commit_records, 5);
     SS_CHECK(m1.commit_bytes > 0);
     SS_CHECK(m1.bytes_written - m0.bytes_written >= m1.commit_bytes);
-    size = version_file_size(t->dir, 1, ".delta");
+    size = version_file_size(t->dir, 1, ss_test_commit_ext(t));
     if (size >= 0)
         SS_CHECK_EQ_U64(m1.commit_bytes, (uint64_t)size);
 
@@ -866,7 +867,7 @@ test_store__metrics_keys_and_files(ss_test *t)
     SS_CHECK_EQ_U64(m2.commit_records, 3);
     SS_CHECK(m2.files_written >= m1.files_written + 1);
     SS_CHECK(m2.bytes_written - m1.bytes_written >= m2.commit_bytes);
-    size = version_file_size(t->dir, 2, ".delta");
+    size = version_file_size(t->dir, 2, ss_test_commit_ext(t));
     if (size >= 0)
         SS_CHECK_EQ_U64(m2.commit_bytes, (uint64_t)size);
     SS_CHECK_EQ_U64(m2.files_deleted, 0);
@@ -894,6 +895,18 @@ test_store__metrics_commit_timings(ss_test *t)
     m = get_metrics(t, p);
     SS_CHECK_EQ_U64(m.commit_records, 200);
     SS_CHECK(m.commit_total_ns > 0);
+    if (ss_test_writes_metas(t)) {
+        /* SST snapshot mode: flush, checkpoint, upload, metadata. */
+        SS_CHECK(m.commit_flush_ns > 0);
+        SS_CHECK(m.commit_checkpoint_ns > 0);
+        SS_CHECK(m.commit_upload_ns > 0);
+        SS_CHECK(m.commit_metadata_ns > 0);
+        SS_CHECK(m.commit_flush_ns + m.commit_checkpoint_ns +
+                     m.commit_upload_ns + m.commit_metadata_ns <=
+                 m.commit_total_ns);
+        SS_CHECK_EQ_U64(m.objects_uploaded, 1);
+        return;
+    }
     SS_CHECK(m.commit_sync_ns > 0);
     SS_CHECK(m.commit_write_ns > 0);
     SS_CHECK(m.commit_encode_ns > 0);
@@ -1038,6 +1051,9 @@ test_store__maintenance_writes_snapshots(ss_test *t)
     ss_metrics m;
     ss_store *s;
     unsigned cf;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta: maintenance "
+                        "writes no .snapshot (rocksdb_sst tests retention)");
 
     SS_CHECK_OK(ss_provider_cf(&cf, p, "ord", SS_CF_ORDERED));
     /* No snapshot before 3 deltas have piled up. */
@@ -1092,6 +1108,9 @@ test_store__maintenance_of_empty_versions(ss_test *t)
     ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=2");
     ss_store *s;
     uint64_t v;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta: maintenance "
+                        "writes no .snapshot (rocksdb_sst tests retention)");
 
     for (v = 0; v < 2; v++) {
         s = ss_test_load(t, p, v);
@@ -1119,6 +1138,9 @@ test_store__maintenance_background_thread(ss_test *t)
     unsigned dflt = SS_CF_DEFAULT;
     ss_store *s;
     int i;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta: maintenance "
+                        "writes no .snapshot (rocksdb_sst tests retention)");
 
     /* Keep committing until a snapshot shows up (or give up after ~5 s
      * of commits). */
@@ -1145,6 +1167,9 @@ test_store__maintenance_with_open_store(ss_test *t)
     ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=1");
     unsigned dflt = SS_CF_DEFAULT;
     ss_store *s;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta: maintenance "
+                        "writes no .snapshot (rocksdb_sst tests retention)");
 
     commit_numbered(t, p, 0, &dflt, 1);
     s = ss_test_load(t, p, 1);
@@ -1180,9 +1205,11 @@ test_store__maintenance_deletes_old_files(ss_test *t)
         ss_test_context(t, "version %llu", (unsigned long long)v);
         SS_CHECK(!version_file_exists(t->dir, v, ".delta"));
         SS_CHECK(!version_file_exists(t->dir, v, ".snapshot"));
+        SS_CHECK(!version_file_exists(t->dir, v, ".meta"));
     }
     ss_test_context(t, "%s", "");
-    SS_CHECK(version_file_exists(t->dir, 8, ".snapshot"));
+    SS_CHECK(version_file_exists(
+        t->dir, 8, ss_test_writes_metas(t) ? ".meta" : ".snapshot"));
     m = get_metrics(t, p);
     SS_CHECK(m.files_deleted >= 10);
 
@@ -1270,6 +1297,9 @@ test_store__snapshot_equals_deltas(ss_test *t)
     ss_store *sa, *sb;
     uint64_t v;
     int f;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta: maintenance "
+                        "writes no .snapshot (rocksdb_sst tests retention)");
 
     ss_test_subdir(t, dir_a, sizeof(dir_a));
     ss_test_subdir(t, dir_b, sizeof(dir_b));

@@ -33,9 +33,8 @@ const ss_test_provider ss_test_providers[] = {
     {"memory", {"provider=memory", NULL}},
     {"rocksdb/changelog",
      {"provider=rocksdb", "rocksdb.changelog_checkpointing=true", NULL}},
-    /* SST snapshot mode is not built yet (issue 3):
-     * {"rocksdb/snapshot", {"provider=rocksdb",
-     *  "rocksdb.changelog_checkpointing=false", NULL}}, */
+    {"rocksdb/snapshot",
+     {"provider=rocksdb", "rocksdb.changelog_checkpointing=false", NULL}},
 };
 const size_t ss_test_n_providers =
     sizeof(ss_test_providers) / sizeof(ss_test_providers[0]);
@@ -222,6 +221,24 @@ ss_test_skip(ss_test *t, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ helpers */
+
+int
+ss_test_writes_metas(const ss_test *t)
+{
+    size_t i;
+
+    for (i = 0; t->provider && t->provider->options[i]; i++)
+        if (strcmp(t->provider->options[i],
+                   "rocksdb.changelog_checkpointing=false") == 0)
+            return 1;
+    return 0;
+}
+
+const char *
+ss_test_commit_ext(const ss_test *t)
+{
+    return ss_test_writes_metas(t) ? ".meta" : ".delta";
+}
 
 ss_slice
 ss_test_slice(const void *data, size_t len)

@@ -218,6 +218,12 @@ void ss_test_context(ss_test *t, const char *fmt, ...)
 _Noreturn void ss_test_skip(ss_test *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The checkpoint layout the run's provider config writes: ".meta" per
+ * version (rocksdb SST snapshot mode), or ".delta" per version plus
+ * maintenance ".snapshot" files (memory, rocksdb changelog mode). */
+int ss_test_writes_metas(const ss_test *t);
+const char *ss_test_commit_ext(const ss_test *t);
+
 /* Whole-file helpers for tests that poke at checkpoint files. */
 unsigned char *ss_test_read_file(ss_test *t, const char *path, size_t *len_out);
 void ss_test_write_file(ss_test *t, const char *path, const void *data,

@@ -56,7 +56,7 @@ int
 mem_build_map(mm_map **out, mem_prov *p, uint64_t version)
 {
     mem_build b = {p, NULL};
-    ss_dlog_sink sink = {map_begin_file, map_apply, &b};
+    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, &b};
     unsigned i;
     int rc;
 

@@ -2,34 +2,38 @@
  * rocksdb.c -- the rocksdb provider: state in a local RocksDB instance
  * (real RocksDB, its C API), between native memory and local disk.
  *
- * The only file that includes rocksdb/c.h; RocksDB's `char **errptr`
- * strings are turned into SS_E* codes with messages here (rdb_fail).
+ * With rocksdb_sst.c, the only files that include rocksdb/c.h; RocksDB's
+ * `char **errptr` strings become SS_E* codes with messages in
+ * ss_rdb__fail.
  *
- * Checkpointing: changelog mode (rocksdb.changelog_checkpointing=true)
- * writes each commit's changes as <V>.delta through the shared delta log,
- * whose maintenance writes <V>.snapshot files; the checkpoint is the same
- * as the memory provider's, so either provider loads it.  SST snapshot
- * mode (the default in the issue) is not built yet and is refused with a
- * message saying so.
+ * Checkpointing, option rocksdb.changelog_checkpointing:
+ * - false (default): SST snapshots.  Commit applies the batch and
+ *   checkpoints the instance as <V>.meta plus shared SST objects
+ *   (rocksdb_sst.c).
+ * - true: changelog.  Commit writes the batch's changes as <V>.delta
+ *   through the shared delta log, whose maintenance writes <V>.snapshot
+ *   files; the same files as the memory provider's, so either provider
+ *   loads them.
+ * A version's chain may mix both (mode switches): its base is the newest
+ * snapshot or meta at or below it, then deltas (delta_log.h).
  *
- * Invariants (tests/conformance run on this provider too):
+ * Invariants (tests/conformance run on this provider, both modes):
  * 1. A batch lives in a write batch with index (WBWI) over the instance;
  *    the instance itself holds exactly version live_version, or is
  *    invalid (rebuilt from files on the next load).
- * 2. Commit makes <V+1>.delta durable BEFORE applying the batch to the
- *    instance, so the files are always the truth: a failure after that
- *    only invalidates the instance, never a version.
+ * 2. Changelog commit makes <V+1>.delta durable BEFORE applying the
+ *    batch to the instance; SST commit applies first and marks the
+ *    instance invalid until <V+1>.meta is published.  Either way the
+ *    files are the truth, and a failed commit poisons the provider
+ *    (SS_EFATAL until reopened, as statestore.h says).
  * 3. Abort drops the batch; the instance never saw it.
  * 4. num_keys is exact: commit looks up each touched key's state before
  *    and after; a rebuild counts by iterating.
  */
-#include "providers/delta_log.h"
-#include "providers/provider.h"
+#include "providers/rocksdb/rocksdb_int.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
-
-#include <rocksdb/c.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,52 +44,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef struct rdb_inst {
-    rocksdb_t *db;
-    rocksdb_column_family_handle_t *cf[SS_MAX_CFS];
-    char dir[600]; /* work dir + "/db-N" */
-} rdb_inst;
-
-typedef struct rdb_prov {
-    const ss_config *config;
-    ss_cf_table *cfs;
-    ss_dlog log;
-    char work_dir[512];
-    bool own_work_dir;
-    unsigned next_inst; /* names instance directories */
-
-    rocksdb_options_t *opts;
-    rocksdb_block_based_table_options_t *bbto;
-    rocksdb_cache_t *cache;
-    rocksdb_readoptions_t *ro;
-    rocksdb_writeoptions_t *wo;
-    rocksdb_options_t *dbopts; /* for batch-only reads */
-
-    rdb_inst live;
-    bool live_valid;
-    uint64_t live_version;
-    uint64_t live_keys;
-} rdb_prov;
-
-typedef struct touched {
-    uint32_t off, len;
-    uint32_t cf;
-} touched;
-
-typedef struct rdb_store {
-    rdb_prov *p;
-    rdb_inst *inst;
-    rdb_inst own; /* read-only stores: a private instance */
-    bool readonly;
-    uint64_t version;
-    uint64_t keys; /* read-only stores */
-    rocksdb_writebatch_wi_t *wb;
-    ss_buf keybuf;
-    touched *t;
-    size_t nt, tcap;
-    char *value; /* last get's result, freed on the next call */
-} rdb_store;
 
 typedef struct rdb_cursor {
     rocksdb_iterator_t *it;
@@ -137,8 +95,8 @@ cache_release(void)
     pthread_mutex_unlock(&shared_lock);
 }
 
-static int
-rdb_fail(char *err, const char *what, const char *where)
+int
+ss_rdb__fail(char *err, const char *what, const char *where)
 {
     int rc = ss_error_set(SS_EIO, "rocksdb %s (%s): %s", what, where,
                           err ? err : "unknown error");
@@ -149,8 +107,8 @@ rdb_fail(char *err, const char *what, const char *where)
 
 /* ------------------------------------------------------------ instances */
 
-static void
-remove_tree(const char *dir)
+void
+ss_rdb__remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -164,7 +122,7 @@ remove_tree(const char *dir)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-            remove_tree(path);
+            ss_rdb__remove_tree(path);
         else
             unlink(path);
     }
@@ -177,21 +135,27 @@ inst_close(rdb_inst *in)
 {
     unsigned i;
 
-    if (!in->db)
-        return;
-    for (i = 0; i < SS_MAX_CFS; i++) {
-        if (in->cf[i])
-            rocksdb_column_family_handle_destroy(in->cf[i]);
-        in->cf[i] = NULL;
+    if (in->db) {
+        for (i = 0; i < SS_MAX_CFS; i++) {
+            if (in->cf[i])
+                rocksdb_column_family_handle_destroy(in->cf[i]);
+            in->cf[i] = NULL;
+        }
+        rocksdb_close(in->db);
+        in->db = NULL;
     }
-    rocksdb_close(in->db);
-    in->db = NULL;
-    remove_tree(in->dir);
+    /* Also a directory a failed download or open left behind. */
+    if (in->dir[0])
+        ss_rdb__remove_tree(in->dir);
+    in->dir[0] = '\0';
+    free(in->objects);
+    in->objects = NULL;
+    in->n_objects = 0;
 }
 
 /* The RocksDB family for provider family `id`, created on first use. */
-static int
-inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
+int
+ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
 {
     char *err = NULL;
 
@@ -200,7 +164,7 @@ inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
     in->cf[id] = rocksdb_create_column_family(in->db, p->opts,
                                               p->cfs->cf[id].name, &err);
     if (err)
-        return rdb_fail(err, "create column family", p->cfs->cf[id].name);
+        return ss_rdb__fail(err, "create column family", p->cfs->cf[id].name);
     return 0;
 }
 
@@ -215,14 +179,15 @@ inst_open(rdb_inst *in, rdb_prov *p)
 
     memset(in, 0, sizeof(*in));
     snprintf(in->dir, sizeof(in->dir), "%s/db-%u", p->work_dir, p->next_inst++);
-    remove_tree(in->dir);
+    ss_rdb__remove_tree(in->dir);
     in->db =
         rocksdb_open_column_families(p->opts, in->dir, 1, names, cfo, h, &err);
     if (err) {
         in->db = NULL;
-        return rdb_fail(err, "open", in->dir);
+        return ss_rdb__fail(err, "open", in->dir);
     }
     in->cf[SS_CF_DEFAULT] = h[0];
+    in->uid = ss_rdb__uid();
     return 0;
 }
 
@@ -245,7 +210,7 @@ inst_count(uint64_t *out, rdb_inst *in, rdb_prov *p)
         char *err = NULL;
         rocksdb_iter_get_error(it, &err);
         rocksdb_iter_destroy(it);
-        if (err && (rc = rdb_fail(err, "count keys", in->dir)) < 0)
+        if (err && (rc = ss_rdb__fail(err, "count keys", in->dir)) < 0)
             return rc;
     }
     return 0;
@@ -258,7 +223,49 @@ typedef struct replay_ctx {
     rdb_inst *in;
     rocksdb_writebatch_t *wb;
     size_t pending;
+    bool from_meta;
+    bool deltas_after_meta;
+    uint64_t keys; /* the meta's key count */
 } replay_ctx;
+
+/* The instance opens on the chain's first file: empty for a snapshot or
+ * delta, from the download for a meta. */
+static int
+replay_open(replay_ctx *r)
+{
+    unsigned i;
+    int rc;
+
+    if (r->in->db)
+        return 0;
+    if ((rc = inst_open(r->in, r->p)) < 0)
+        return rc;
+    for (i = 1; i < r->p->cfs->count; i++)
+        if ((rc = ss_rdb__inst_cf(r->in, r->p, i)) < 0)
+            return rc;
+    return 0;
+}
+
+static int
+replay_meta(void *payload, uint64_t version)
+{
+    replay_ctx *r = payload;
+    rdb_inst *in = r->in;
+    unsigned i;
+    int rc;
+
+    memset(in, 0, sizeof(*in));
+    snprintf(in->dir, sizeof(in->dir), "%s/db-%u", r->p->work_dir,
+             r->p->next_inst++);
+    ss_rdb__remove_tree(in->dir);
+    if ((rc = ss_rdb__open_meta(in, &r->keys, r->p, version)) < 0)
+        return rc;
+    r->from_meta = true;
+    for (i = 1; i < r->p->cfs->count; i++)
+        if ((rc = ss_rdb__inst_cf(in, r->p, i)) < 0)
+            return rc;
+    return 0;
+}
 
 static int
 replay_flush(replay_ctx *r)
@@ -271,7 +278,7 @@ replay_flush(replay_ctx *r)
     rocksdb_writebatch_clear(r->wb);
     r->pending = 0;
     if (err)
-        return rdb_fail(err, "write", r->in->dir);
+        return ss_rdb__fail(err, "write", r->in->dir);
     return 0;
 }
 
@@ -284,13 +291,14 @@ replay_begin(void *payload, unsigned *local_to_cf, const ss_file_header *h,
     int rc;
 
     /* Records of earlier files must land before families change. */
-    if ((rc = replay_flush(r)) < 0)
+    if ((rc = replay_open(r)) < 0 || (rc = replay_flush(r)) < 0)
         return rc;
+    r->deltas_after_meta = r->from_meta;
     for (i = 0; i < h->n_cf; i++) {
         if ((rc = ss_cf_table_declare(&id, r->p->cfs, h->cf[i].name,
                                       h->cf[i].flags & SS_CF_ORDERED)) < 0)
             return ss_error_wrap(rc, "%s", path);
-        if ((rc = inst_cf(r->in, r->p, id)) < 0)
+        if ((rc = ss_rdb__inst_cf(r->in, r->p, id)) < 0)
             return rc;
         local_to_cf[i] = id;
     }
@@ -319,26 +327,25 @@ replay_apply(void *payload, unsigned cf, const ss_record *rec, uint64_t version)
 static int
 build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
 {
-    replay_ctx r = {p, in, NULL, 0};
-    ss_dlog_sink sink = {replay_begin, replay_apply, &r};
-    unsigned i;
+    replay_ctx r = {p, in, NULL, 0, false, false, 0};
+    ss_dlog_sink sink = {replay_begin, replay_apply, replay_meta, &r};
     int rc;
 
-    if ((rc = inst_open(in, p)) < 0)
-        return rc;
-    for (i = 1; i < p->cfs->count; i++)
-        if ((rc = inst_cf(in, p, i)) < 0)
-            goto fail;
+    memset(in, 0, sizeof(*in));
     r.wb = rocksdb_writebatch_create();
     rc = ss_dlog_replay(&p->log, version, &sink);
     if (rc == 0)
+        rc = replay_open(&r);
+    if (rc == 0)
         rc = replay_flush(&r);
     rocksdb_writebatch_destroy(r.wb);
-    if (rc == 0)
+    /* A meta alone carries its count; deltas on top are counted. */
+    if (rc == 0 && r.from_meta && !r.deltas_after_meta)
+        *keys = r.keys;
+    else if (rc == 0)
         rc = inst_count(keys, in, p);
     if (rc == 0)
         return 0;
-fail:
     inst_close(in);
     return rc;
 }
@@ -352,11 +359,13 @@ release_options(rdb_prov *p)
     rocksdb_readoptions_destroy(p->ro);
     rocksdb_writeoptions_destroy(p->wo);
     rocksdb_options_destroy(p->dbopts);
+    if (p->fo)
+        rocksdb_flushoptions_destroy(p->fo);
     rocksdb_options_destroy(p->opts);
     rocksdb_block_based_options_destroy(p->bbto);
     cache_release();
     if (p->own_work_dir)
-        remove_tree(p->work_dir);
+        ss_rdb__remove_tree(p->work_dir);
     free(p);
 }
 
@@ -368,11 +377,6 @@ rdb_open(void **out, const ss_provider_env *env)
     int rc;
 
     *out = NULL;
-    if (!env->config->rocksdb_changelog)
-        return ss_error_set(
-            SS_EINVAL, "option 'rocksdb.changelog_checkpointing': "
-                       "SST snapshot checkpointing is not implemented yet; "
-                       "set rocksdb.changelog_checkpointing=true");
     if (env->config->memory_limit_bytes)
         return ss_error_set(SS_EINVAL,
                             "option 'memory_limit_bytes' applies to the "
@@ -414,7 +418,7 @@ rdb_open(void **out, const ss_provider_env *env)
     if ((rc = cache_acquire(&p->cache, env->config->rocksdb_memory_budget)) <
         0) {
         if (p->own_work_dir)
-            remove_tree(p->work_dir);
+            ss_rdb__remove_tree(p->work_dir);
         free(p);
         return rc;
     }
@@ -433,6 +437,11 @@ rdb_open(void **out, const ss_provider_env *env)
     rocksdb_options_set_max_write_buffer_number(p->opts, 2);
     rocksdb_options_set_db_write_buffer_size(
         p->opts, env->config->rocksdb_memory_budget / 8);
+    /* SST mode inlines the MANIFEST in every <V>.meta: keep it small by
+     * letting RocksDB roll it over often. */
+    rocksdb_options_set_max_manifest_file_size(p->opts, 256u * 1024u);
+    p->fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(p->fo, 1);
     p->ro = rocksdb_readoptions_create();
     p->wo = rocksdb_writeoptions_create();
     p->dbopts = rocksdb_options_create();
@@ -462,7 +471,7 @@ rdb_cf_added(void *prov, unsigned cf)
 {
     rdb_prov *p = prov;
 
-    return p->live.db ? inst_cf(&p->live, p, cf) : 0;
+    return p->live.db ? ss_rdb__inst_cf(&p->live, p, cf) : 0;
 }
 
 static int
@@ -474,6 +483,11 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
     int rc;
 
     *out = NULL;
+    if (p->fatal) {
+        free(s);
+        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
+                            p->log.storage->location, p->fatal_msg);
+    }
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
                             version);
@@ -520,7 +534,7 @@ fail:
 static int
 ensure_cf(rdb_store *s, unsigned cf)
 {
-    return inst_cf(s->inst, s->p, cf);
+    return ss_rdb__inst_cf(s->inst, s->p, cf);
 }
 
 static int
@@ -543,7 +557,7 @@ rdb_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
         v = rocksdb_get_cf(s->inst->db, s->p->ro, s->inst->cf[cf], key.data,
                            key.len, &vlen, &err);
     if (err)
-        return rdb_fail(err, "get", s->inst->dir);
+        return ss_rdb__fail(err, "get", s->inst->dir);
     if (!v)
         return ss_error_set_str(SS_ENOTFOUND, "key not found");
     s->value = v;
@@ -618,10 +632,10 @@ touched_cmp(const void *a, const void *b, void *arg)
                       c->s->keybuf.data + y->off, y->len);
 }
 
-/* Write <next>.delta with the final state of every touched key; count
- * how the batch changes the number of keys. */
+/* Count how the batch changes the number of keys and, when `fw` is not
+ * NULL, write <next>.delta with the final state of every touched key. */
 static int
-write_changelog(rdb_store *s, ss_frame_writer *fw, uint64_t next,
+collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
                 int64_t *key_delta, uint64_t *records)
 {
     rdb_prov *p = s->p;
@@ -639,9 +653,9 @@ write_changelog(rdb_store *s, ss_frame_writer *fw, uint64_t next,
     if (s->nt > 1)
         qsort_r(s->t, s->nt, sizeof(touched), touched_cmp, &ctx);
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", next);
-    if ((rc = ss_frame_writer_open(fw, p->log.storage, name, &h,
-                                   p->config->compression_level,
-                                   p->config->block_size)) < 0)
+    if (fw && (rc = ss_frame_writer_open(fw, p->log.storage, name, &h,
+                                         p->config->compression_level,
+                                         p->config->block_size)) < 0)
         goto out;
     for (i = 0; i < s->nt; i++) {
         const touched *t = &s->t[i];
@@ -652,7 +666,7 @@ write_changelog(rdb_store *s, ss_frame_writer *fw, uint64_t next,
         before = rocksdb_get_cf(s->inst->db, p->ro, s->inst->cf[t->cf], key,
                                 t->len, &blen, &err);
         if (err) {
-            rc = rdb_fail(err, "get", s->inst->dir);
+            rc = ss_rdb__fail(err, "get", s->inst->dir);
             goto out;
         }
         /* Every touched key is in the batch: absent there = removed. */
@@ -660,56 +674,69 @@ write_changelog(rdb_store *s, ss_frame_writer *fw, uint64_t next,
             s->wb, p->dbopts, s->inst->cf[t->cf], key, t->len, &alen, &err);
         if (err) {
             rocksdb_free(before);
-            rc = rdb_fail(err, "get", s->inst->dir);
+            rc = ss_rdb__fail(err, "get", s->inst->dir);
             goto out;
         }
         *key_delta += (after != NULL) - (before != NULL);
-        if (before || after) {
+        if (before || after)
+            (*records)++;
+        if (fw && (before || after))
             rc = after ? ss_frame_writer_add(fw, SS_OP_PUT, rank[t->cf], key,
                                              t->len, after, alen)
                        : ss_frame_writer_add(fw, SS_OP_REMOVE, rank[t->cf], key,
                                              t->len, NULL, 0);
-            (*records)++;
-        }
         rocksdb_free(before);
         rocksdb_free(after);
         if (rc < 0)
             goto out;
     }
-    rc = ss_frame_writer_finish(fw);
+    rc = fw ? ss_frame_writer_finish(fw) : 0;
 out:
     free(h.cf);
     return rc;
 }
 
+/* A failed commit leaves the provider SS_EFATAL until reopened. */
 static int
-rdb_commit(uint64_t *version_out, void *store)
+poison(rdb_prov *p, int rc, uint64_t next)
 {
-    rdb_store *s = store;
+    rc = ss_error_wrap(rc, "commit of version %" PRIu64, next);
+    p->fatal = true;
+    snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%s", ss_error_last());
+    return rc;
+}
+
+static void
+end_batch(rdb_store *s)
+{
+    rocksdb_writebatch_wi_destroy(s->wb);
+    s->wb = NULL;
+    ss_dlog_unpin(&s->p->log);
+}
+
+/* Changelog mode: <next>.delta durable first, then the instance. */
+static int
+commit_changelog(rdb_store *s, uint64_t next)
+{
     rdb_prov *p = s->p;
     ss_frame_writer fw;
-    uint64_t t0 = ss_now_ns(), t1, t2, next = s->version + 1, records;
+    uint64_t t0 = ss_now_ns(), t1, t2, records;
     int64_t key_delta;
     char *err = NULL;
     int rc;
 
     memset(&fw, 0, sizeof(fw));
-    if ((rc = write_changelog(s, &fw, next, &key_delta, &records)) < 0) {
-        ss_frame_writer_abort(&fw);
-        return ss_error_wrap(rc, "commit of version %" PRIu64, next);
-    }
-    t1 = ss_now_ns();
-    if ((rc = ss_dlog_publish(&p->log, &fw, s->version, next)) < 0) {
-        ss_frame_writer_abort(&fw);
+    if ((rc = collect_changes(s, &fw, next, &key_delta, &records)) < 0 ||
+        (t1 = ss_now_ns(),
+         rc = ss_dlog_publish(&p->log, &fw, s->version, next)) < 0) {
         /* Newer versions may have been truncated; the instance still
          * holds s->version, which is still in the files. */
-        return ss_error_wrap(rc, "commit of version %" PRIu64, next);
+        ss_frame_writer_abort(&fw);
+        return poison(p, rc, next);
     }
     t2 = ss_now_ns();
     rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
-    rocksdb_writebatch_wi_destroy(s->wb);
-    s->wb = NULL;
-    ss_dlog_unpin(&p->log);
+    end_batch(s);
     if (err) {
         /* Version `next` is durable in the checkpoint, so the commit
          * succeeded; only the local copy is lost, and the next load
@@ -719,9 +746,77 @@ rdb_commit(uint64_t *version_out, void *store)
     }
     p->live_version = next;
     p->live_keys = (uint64_t)((int64_t)p->live_keys + key_delta);
-    s->version = next;
     ss_dlog_note_commit(&p->log, &fw, t1 - t0 - fw.encode_ns - fw.write_ns,
                         t2 - t1, records, ss_now_ns() - t0);
+    return 0;
+}
+
+/* SST snapshot mode: apply, then checkpoint the instance as <next>.meta;
+ * the instance is ahead of the files (invalid) until the meta is out. */
+static int
+commit_sst(rdb_store *s, uint64_t next)
+{
+    rdb_prov *p = s->p;
+    rdb_sst_times t;
+    uint64_t t0 = ss_now_ns(), t1, records, keys;
+    int64_t key_delta;
+    char *err = NULL;
+    int rc;
+
+    if ((rc = collect_changes(s, NULL, next, &key_delta, &records)) < 0)
+        return poison(p, rc, next);
+    keys = (uint64_t)((int64_t)p->live_keys + key_delta);
+    t1 = ss_now_ns();
+    p->live_valid = false;
+    rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
+    /* The batch is spent either way; an empty one keeps a failed store
+     * usable until it is aborted (which also unpins). */
+    rocksdb_writebatch_wi_destroy(s->wb);
+    s->wb = rocksdb_writebatch_wi_create(0, 1);
+    if (err)
+        return poison(p, ss_rdb__fail(err, "write", s->inst->dir), next);
+    if ((rc = ss_rdb__sst_commit(&t, s->inst, p, s->version, next, keys)) < 0)
+        return poison(p, rc, next);
+    end_batch(s);
+    p->live_valid = true;
+    p->live_version = next;
+    p->live_keys = keys;
+    pthread_mutex_lock(&p->log.files_lock);
+    p->log.m.commit_collect_ns = t1 - t0;
+    p->log.m.commit_encode_ns = 0;
+    p->log.m.commit_write_ns = 0;
+    p->log.m.commit_sync_ns = 0;
+    p->log.m.commit_flush_ns = t.flush_ns;
+    p->log.m.commit_checkpoint_ns = t.checkpoint_ns;
+    p->log.m.commit_upload_ns = t.upload_ns;
+    p->log.m.commit_metadata_ns = t.metadata_ns;
+    p->log.m.objects_uploaded += t.uploaded;
+    p->log.m.objects_reused += t.reused;
+    p->log.m.commit_records = records;
+    p->log.m.commit_bytes = t.meta_bytes;
+    p->log.m.bytes_written += t.meta_bytes + t.uploaded_bytes;
+    p->log.m.files_written += 1 + t.uploaded;
+    p->log.m.commit_total_ns = ss_now_ns() - t0;
+    pthread_mutex_unlock(&p->log.files_lock);
+    return 0;
+}
+
+static int
+rdb_commit(uint64_t *version_out, void *store)
+{
+    rdb_store *s = store;
+    rdb_prov *p = s->p;
+    uint64_t next = s->version + 1;
+    int rc;
+
+    if (p->fatal)
+        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
+                            p->log.storage->location, p->fatal_msg);
+    rc = p->config->rocksdb_changelog ? commit_changelog(s, next)
+                                      : commit_sst(s, next);
+    if (rc < 0)
+        return rc;
+    s->version = next;
     if (version_out)
         *version_out = next;
     return 0;
@@ -814,7 +909,7 @@ rdb_iter_next(void *iter, ss_slice *key, ss_slice *value)
         it->done = true;
         rocksdb_iter_get_error(it->it, &err);
         if (err)
-            return rdb_fail(err, "iterate", "store");
+            return ss_rdb__fail(err, "iterate", "store");
         return SS_EDONE;
     }
     k = rocksdb_iter_key(it->it, &klen);
@@ -864,20 +959,28 @@ static void
 rdb_metrics(ss_metrics *out, void *prov)
 {
     rdb_prov *p = prov;
-    uint64_t mem = rocksdb_cache_get_usage(p->cache), v;
+    uint64_t cache = rocksdb_cache_get_usage(p->cache), mem = 0, sst = 0, v;
     unsigned i;
 
     pthread_mutex_lock(&p->log.files_lock);
     *out = p->log.m;
     pthread_mutex_unlock(&p->log.files_lock);
-    for (i = 0; p->live.db && i < SS_MAX_CFS; i++)
-        if (p->live.cf[i] &&
-            rocksdb_property_int_cf(p->live.db, p->live.cf[i],
+    for (i = 0; p->live.db && i < SS_MAX_CFS; i++) {
+        if (!p->live.cf[i])
+            continue;
+        if (rocksdb_property_int_cf(p->live.db, p->live.cf[i],
                                     "rocksdb.cur-size-all-mem-tables", &v) == 0)
             mem += v;
+        if (rocksdb_property_int_cf(p->live.db, p->live.cf[i],
+                                    "rocksdb.total-sst-files-size", &v) == 0)
+            sst += v;
+    }
     out->version = SS_METRICS_VERSION;
     out->num_keys = p->live_valid ? p->live_keys : 0;
-    out->memory_bytes = mem;
+    out->memory_bytes = cache + mem;
+    out->memtable_bytes = mem;
+    out->block_cache_bytes = cache;
+    out->sst_bytes = sst;
     out->memory_limit_bytes = 0;
     out->versions_in_memory = p->live_valid ? 1 : 0;
     out->maintenance_errors = p->log.maint_errors;

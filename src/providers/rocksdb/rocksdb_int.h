@@ -1,0 +1,109 @@
+/*
+ * rocksdb_int.h -- what rocksdb.c (the provider, changelog mode) and
+ * rocksdb_sst.c (SST snapshot checkpoints) share.  Only these two files
+ * include rocksdb/c.h.
+ */
+#ifndef SS_PROVIDERS_ROCKSDB_INT_H
+#define SS_PROVIDERS_ROCKSDB_INT_H
+
+#include "format/meta.h"
+#include "providers/delta_log.h"
+#include "providers/provider.h"
+
+#include <rocksdb/c.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A local SST file already durable in the checkpoint as `object`. */
+typedef struct rdb_object {
+    char name[SS_META_NAME_MAX];
+    char object[SS_META_NAME_MAX];
+    uint64_t size;
+    uint32_t crc;
+} rdb_object;
+
+typedef struct rdb_inst {
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[SS_MAX_CFS];
+    char dir[600]; /* work dir + "/db-N" */
+    /* SST mode: names the objects this instance uploads, so two
+     * instances grown from one version never collide. */
+    uint64_t uid;
+    rdb_object *objects; /* sorted by name */
+    size_t n_objects;
+} rdb_inst;
+
+typedef struct rdb_prov {
+    const ss_config *config;
+    ss_cf_table *cfs;
+    ss_dlog log;
+    char work_dir[512];
+    bool own_work_dir;
+    unsigned next_inst; /* names instance directories */
+
+    rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *bbto;
+    rocksdb_cache_t *cache;
+    rocksdb_readoptions_t *ro;
+    rocksdb_writeoptions_t *wo;
+    rocksdb_options_t *dbopts; /* for batch-only reads */
+    rocksdb_flushoptions_t *fo;
+
+    rdb_inst live;
+    bool live_valid;
+    uint64_t live_version;
+    uint64_t live_keys;
+
+    /* A failed commit poisons the provider (statestore.h, commit). */
+    bool fatal;
+    char fatal_msg[512];
+} rdb_prov;
+
+typedef struct touched {
+    uint32_t off, len;
+    uint32_t cf;
+} touched;
+
+typedef struct rdb_store {
+    rdb_prov *p;
+    rdb_inst *inst;
+    rdb_inst own; /* read-only stores: a private instance */
+    bool readonly;
+    uint64_t version;
+    uint64_t keys; /* read-only stores */
+    rocksdb_writebatch_wi_t *wb;
+    ss_buf keybuf;
+    touched *t;
+    size_t nt, tcap;
+    char *value; /* last get's result, freed on the next call */
+} rdb_store;
+
+/* The parts of an SST-mode commit, in nanoseconds. */
+typedef struct rdb_sst_times {
+    uint64_t flush_ns, checkpoint_ns, upload_ns, metadata_ns;
+    uint64_t uploaded, uploaded_bytes, reused, meta_bytes;
+} rdb_sst_times;
+
+/* rocksdb.c */
+int ss_rdb__fail(char *err, const char *what, const char *where);
+void ss_rdb__remove_tree(const char *dir);
+int ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id);
+
+/* rocksdb_sst.c */
+
+/* Open `in` from <version>.meta: download its files into a new
+ * directory and open them.  *keys_out is the version's key count. */
+int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
+                      uint64_t version);
+
+/* Checkpoint `in`, which holds version `next` (the batch applied), as
+ * <next>.meta on top of `base`: flush, RocksDB checkpoint, upload the
+ * SSTs the checkpoint location lacks, publish the meta. */
+int ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p,
+                       uint64_t base, uint64_t next, uint64_t keys);
+
+/* A fresh instance uid. */
+uint64_t ss_rdb__uid(void);
+
+#endif
