@@ -1,5 +1,6 @@
 /*
- * checkpoint_dir.c -- list <version>.delta / <version>.snapshot files.
+ * checkpoint_dir.c -- list <version>.delta / .snapshot / .meta files and
+ * the sst-* objects metas share.
  */
 #include "checkpoint_dir.h"
 
@@ -18,7 +19,28 @@ by_version(const void *a, const void *b)
 
     if (x->version != y->version)
         return x->version < y->version ? -1 : 1;
-    return x->snapshot - y->snapshot;
+    return x->kind - y->kind;
+}
+
+const char *
+ckpt_kind_name(int kind)
+{
+    return kind == CKPT_META       ? "meta"
+           : kind == CKPT_SNAPSHOT ? "snapshot"
+                                   : "delta";
+}
+
+void
+ckpt_dir_pick_provider(const ckpt_dir *d, cli_opts *opts)
+{
+    size_t i;
+
+    if (d->n_metas == 0)
+        return;
+    for (i = 0; i < opts->n; i++)
+        if (strncmp(opts->items[i], "provider=", 9) == 0)
+            return;
+    cli_opts_add(opts, "provider=rocksdb");
 }
 
 int
@@ -32,17 +54,24 @@ ckpt_dir_read(ckpt_dir *out, const char *cmd, const char *dir)
     ckpt_file *grown;
     size_t cap = 0;
 
-    out->files = NULL;
-    out->n = 0;
+    memset(out, 0, sizeof(*out));
     if (!d) {
         fprintf(stderr, "statestore %s: cannot open %s: %s\n", cmd, dir,
                 strerror(errno));
         return -1;
     }
     while ((e = readdir(d)) != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (strncmp(e->d_name, "sst-", 4) == 0) {
+            out->objects++;
+            out->object_bytes +=
+                stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+            continue;
+        }
         if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
             sscanf(e->d_name, "%" SCNu64 ".%15s", &v, kind) != 2 ||
-            (strcmp(kind, "delta") != 0 && strcmp(kind, "snapshot") != 0))
+            (strcmp(kind, "delta") != 0 && strcmp(kind, "snapshot") != 0 &&
+             strcmp(kind, "meta") != 0))
             continue;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -54,9 +83,11 @@ ckpt_dir_read(ckpt_dir *out, const char *cmd, const char *dir)
             }
             out->files = grown;
         }
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         out->files[out->n].version = v;
-        out->files[out->n].snapshot = kind[0] == 's';
+        out->files[out->n].kind = kind[0] == 'm'   ? CKPT_META
+                                  : kind[0] == 's' ? CKPT_SNAPSHOT
+                                                   : CKPT_DELTA;
+        out->n_metas += kind[0] == 'm';
         out->files[out->n].bytes =
             stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
         out->n++;

@@ -18,7 +18,8 @@ inspect_usage(FILE *f)
         "usage: statestore inspect DIR [--version V] [--dump] [-o "
         "key=value]...\n"
         "\n"
-        "List the delta and snapshot files of the checkpoint folder DIR, then\n"
+        "List the delta, snapshot and meta files of the checkpoint folder DIR, "
+        "then\n"
         "load version V (default: the newest) read-only from the files and "
         "print\n"
         "its key count per column family; --dump prints every key and value\n"
@@ -64,11 +65,16 @@ cmd_inspect(int argc, char **argv)
     printf("%s: %zu files\n", dir, cd.n);
     for (f = 0; f < cd.n; f++) {
         printf("  %10" PRIu64 ".%-8s %12" PRIu64 " bytes\n",
-               cd.files[f].version, cd.files[f].snapshot ? "snapshot" : "delta",
+               cd.files[f].version, ckpt_kind_name(cd.files[f].kind),
                cd.files[f].bytes);
         total += cd.files[f].bytes;
     }
-    printf("  total %" PRIu64 " bytes\n", total);
+    if (cd.objects)
+        printf("  %" PRIu64 " SST objects shared by the metas, %" PRIu64
+               " bytes\n",
+               cd.objects, cd.object_bytes);
+    printf("  total %" PRIu64 " bytes\n", total + cd.object_bytes);
+    ckpt_dir_pick_provider(&cd, &args.opts);
     ckpt_dir_free(&cd);
     if ((rc = ss_provider_open(&p, dir, args.opts.items, args.opts.n)) < 0)
         return cli_fail("inspect", "open", rc);

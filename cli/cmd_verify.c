@@ -21,7 +21,12 @@ verify_usage(FILE *f)
                "checksums.\n"
                "Prints one line per version; exits 1 at the first version that "
                "fails,\n"
-               "naming the file and what is wrong.\n");
+               "naming the file and what is wrong.  A folder with .meta files "
+               "(rocksdb SST\n"
+               "snapshot mode) is read with -o provider=rocksdb unless another "
+               "provider is\n"
+               "given; its SST objects are checked against the sizes and CRCs "
+               "the metas list.\n");
 }
 
 int
@@ -42,6 +47,7 @@ cmd_verify(int argc, char **argv)
     dir = args.dir;
     if (ckpt_dir_read(&cd, "verify", dir) < 0)
         return 1;
+    ckpt_dir_pick_provider(&cd, &args.opts);
     if ((rc = ss_provider_open(&p, dir, args.opts.items, args.opts.n)) < 0) {
         ckpt_dir_free(&cd);
         return cli_fail("verify", "open", rc);
