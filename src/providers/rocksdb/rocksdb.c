@@ -632,6 +632,52 @@ touched_cmp(const void *a, const void *b, void *arg)
                       c->s->keybuf.data + y->off, y->len);
 }
 
+#define PROBE_CHUNK 512u
+
+/* exists[k] = whether unique touched key t[a+k] is in the instance, for
+ * a run t[a..b) of one family in key order: one batched MultiGet per
+ * chunk instead of a Get per key (commit's prior-state reads). */
+static int
+probe_existing(unsigned char *exists, rdb_store *s, size_t a, size_t b)
+{
+    const char *keys[PROBE_CHUNK];
+    size_t lens[PROBE_CHUNK], k, n = b - a;
+    rocksdb_pinnableslice_t *vals[PROBE_CHUNK];
+    char *errs[PROBE_CHUNK], *first = NULL;
+
+    for (k = 0; k < n; k++) {
+        keys[k] = (const char *)s->keybuf.data + s->t[a + k].off;
+        lens[k] = s->t[a + k].len;
+    }
+    rocksdb_batched_multi_get_cf(s->inst->db, s->p->ro, s->inst->cf[s->t[a].cf],
+                                 n, keys, lens, vals, errs, true);
+    for (k = 0; k < n; k++) {
+        exists[k] = vals[k] != NULL;
+        if (vals[k])
+            rocksdb_pinnableslice_destroy(vals[k]);
+        if (errs[k] && !first)
+            first = errs[k];
+        else if (errs[k])
+            rocksdb_free(errs[k]);
+    }
+    return first ? ss_rdb__fail(first, "multi-get", s->inst->dir) : 0;
+}
+
+/* Sort the touched keys by (file family rank, key) and drop repeats. */
+static void
+sort_unique(rdb_store *s, const unsigned *rank)
+{
+    sort_ctx ctx = {s, rank};
+    size_t i, n = 0;
+
+    if (s->nt > 1)
+        qsort_r(s->t, s->nt, sizeof(touched), touched_cmp, &ctx);
+    for (i = 0; i < s->nt; i++)
+        if (n == 0 || touched_cmp(&s->t[n - 1], &s->t[i], &ctx) != 0)
+            s->t[n++] = s->t[i];
+    s->nt = n;
+}
+
 /* Count how the batch changes the number of keys and, when `fw` is not
  * NULL, write <next>.delta with the final state of every touched key. */
 static int
@@ -640,55 +686,54 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
 {
     rdb_prov *p = s->p;
     unsigned rank[SS_MAX_CFS];
+    unsigned char exists[PROBE_CHUNK];
     ss_file_header h = {SS_FILE_DELTA, p->config->codec, next, 0, NULL};
-    sort_ctx ctx = {s, rank};
-    char name[64], *err = NULL, *before, *after;
-    size_t i, blen, alen;
+    char name[64], *err = NULL, *after;
+    size_t i, end, k, alen;
     int rc;
 
     *key_delta = 0;
     *records = 0;
     if ((rc = ss_cf_table_file_header(&h, rank, p->cfs)) < 0)
         return rc;
-    if (s->nt > 1)
-        qsort_r(s->t, s->nt, sizeof(touched), touched_cmp, &ctx);
+    sort_unique(s, rank);
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", next);
     if (fw && (rc = ss_frame_writer_open(fw, p->log.storage, name, &h,
                                          p->config->compression_level,
                                          p->config->block_size)) < 0)
         goto out;
-    for (i = 0; i < s->nt; i++) {
-        const touched *t = &s->t[i];
-        const char *key = (const char *)s->keybuf.data + t->off;
+    for (i = 0; i < s->nt; i = end) {
+        for (end = i + 1;
+             end < s->nt && end - i < PROBE_CHUNK && s->t[end].cf == s->t[i].cf;
+             end++)
+            ;
+        if ((rc = probe_existing(exists, s, i, end)) < 0)
+            goto out;
+        for (k = i; k < end; k++) {
+            const touched *t = &s->t[k];
+            const char *key = (const char *)s->keybuf.data + t->off;
+            bool before = exists[k - i];
 
-        if (i > 0 && touched_cmp(&s->t[i - 1], t, &ctx) == 0)
-            continue;
-        before = rocksdb_get_cf(s->inst->db, p->ro, s->inst->cf[t->cf], key,
-                                t->len, &blen, &err);
-        if (err) {
-            rc = ss_rdb__fail(err, "get", s->inst->dir);
-            goto out;
+            /* Every touched key is in the batch: absent there means
+             * removed. */
+            after = rocksdb_writebatch_wi_get_from_batch_cf(
+                s->wb, p->dbopts, s->inst->cf[t->cf], key, t->len, &alen, &err);
+            if (err) {
+                rc = ss_rdb__fail(err, "get", s->inst->dir);
+                goto out;
+            }
+            *key_delta += (after != NULL) - (before ? 1 : 0);
+            if (before || after)
+                (*records)++;
+            if (fw && (before || after))
+                rc = after ? ss_frame_writer_add(fw, SS_OP_PUT, rank[t->cf],
+                                                 key, t->len, after, alen)
+                           : ss_frame_writer_add(fw, SS_OP_REMOVE, rank[t->cf],
+                                                 key, t->len, NULL, 0);
+            rocksdb_free(after);
+            if (rc < 0)
+                goto out;
         }
-        /* Every touched key is in the batch: absent there = removed. */
-        after = rocksdb_writebatch_wi_get_from_batch_cf(
-            s->wb, p->dbopts, s->inst->cf[t->cf], key, t->len, &alen, &err);
-        if (err) {
-            rocksdb_free(before);
-            rc = ss_rdb__fail(err, "get", s->inst->dir);
-            goto out;
-        }
-        *key_delta += (after != NULL) - (before != NULL);
-        if (before || after)
-            (*records)++;
-        if (fw && (before || after))
-            rc = after ? ss_frame_writer_add(fw, SS_OP_PUT, rank[t->cf], key,
-                                             t->len, after, alen)
-                       : ss_frame_writer_add(fw, SS_OP_REMOVE, rank[t->cf], key,
-                                             t->len, NULL, 0);
-        rocksdb_free(before);
-        rocksdb_free(after);
-        if (rc < 0)
-            goto out;
     }
     rc = fw ? ss_frame_writer_finish(fw) : 0;
 out:
