@@ -46,6 +46,7 @@ void
 ss_dlog_destroy(ss_dlog *d)
 {
     ss_dlog__maint_stop(d);
+    ss_dlog__meta_objects_free(d);
     pthread_mutex_destroy(&d->files_lock);
     pthread_mutex_destroy(&d->maint_lock);
     pthread_mutex_destroy(&d->upload_lock);

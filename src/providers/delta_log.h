@@ -64,6 +64,13 @@ typedef struct ss_dlog {
     bool maint_stop;
     pthread_cond_t maint_cond;
 
+    /* The objects each meta lists, read once per meta for garbage
+     * collection (under upload_lock); metas never change, but a
+     * truncation may replace one, so a new generation clears it. */
+    struct ss_dlog_meta_objects *meta_objects;
+    size_t n_meta_objects;
+    uint64_t meta_objects_gen;
+
     ss_metrics m; /* file and commit counters (under files_lock) */
     uint64_t maint_errors;
 } ss_dlog;
@@ -122,5 +129,6 @@ void ss_dlog_note_commit(ss_dlog *d, const ss_frame_writer *fw,
 int ss_dlog_maintenance(ss_dlog *d);
 int ss_dlog__maint_start(ss_dlog *d);
 void ss_dlog__maint_stop(ss_dlog *d);
+void ss_dlog__meta_objects_free(ss_dlog *d);
 
 #endif

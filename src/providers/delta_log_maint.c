@@ -338,43 +338,131 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Names of every object the metas of `vs` list, sorted (for bsearch). */
+struct ss_dlog_meta_objects {
+    uint64_t version;
+    char **names;
+    size_t n;
+};
+
+static void
+meta_objects_clear(struct ss_dlog_meta_objects *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->n; i++)
+        free(e->names[i]);
+    free(e->names);
+    e->names = NULL;
+    e->n = 0;
+}
+
+void
+ss_dlog__meta_objects_free(ss_dlog *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_meta_objects; i++)
+        meta_objects_clear(&d->meta_objects[i]);
+    free(d->meta_objects);
+    d->meta_objects = NULL;
+    d->n_meta_objects = 0;
+}
+
+/* Read <version>.meta's object names into e. */
 static int
-listed_objects(char ***out, size_t *n_out, ss_dlog *p,
-               const ss_dlog_versions *vs)
+meta_objects_read(struct ss_dlog_meta_objects *e, ss_dlog *p, uint64_t version)
 {
     ss_meta m;
-    char **names = NULL, **grown;
-    size_t n = 0, cap = 0, i, j;
+    size_t j;
+    int rc;
+
+    e->version = version;
+    e->n = 0;
+    if ((rc = ss_meta_read(&m, p->storage, version)) < 0)
+        return rc;
+    e->names = calloc(m.n_files + 1, sizeof(char *));
+    if (!e->names)
+        rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
+    for (j = 0; rc == 0 && j < m.n_files; j++) {
+        if (!m.files[j].object[0])
+            continue;
+        if (!(e->names[e->n] = strdup(m.files[j].object)))
+            rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
+        else
+            e->n++;
+    }
+    ss_meta_free(&m);
+    return rc;
+}
+
+/* Bring the cache to exactly the metas of `vs` (reading new ones only). */
+static int
+meta_objects_sync(ss_dlog *p, const ss_dlog_versions *vs)
+{
+    struct ss_dlog_meta_objects *next, *old = p->meta_objects;
+    size_t i, j = 0, n_old = p->n_meta_objects;
+    uint64_t gen;
     int rc = 0;
 
-    for (i = 0; rc == 0 && i < vs->n_metas; i++) {
-        if ((rc = ss_meta_read(&m, p->storage, vs->metas[i])) < 0)
-            break;
-        for (j = 0; rc == 0 && j < m.n_files; j++) {
-            if (!m.files[j].object[0])
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                grown = realloc(names, cap * sizeof(*grown));
-                if (!grown) {
-                    rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
-                    break;
-                }
-                names = grown;
-            }
-            if (!(names[n] = strdup(m.files[j].object)))
-                rc = ss_error_set(SS_ENOMEM, "out of memory in retention");
-            else
-                n++;
-        }
-        ss_meta_free(&m);
+    pthread_mutex_lock(&p->files_lock);
+    gen = p->generation;
+    pthread_mutex_unlock(&p->files_lock);
+    if (gen != p->meta_objects_gen) {
+        ss_dlog__meta_objects_free(p);
+        old = NULL;
+        n_old = 0;
+        p->meta_objects_gen = gen;
     }
+    next = calloc(vs->n_metas + 1, sizeof(*next));
+    if (!next)
+        return ss_error_set(SS_ENOMEM, "out of memory in retention");
+    /* Both lists are sorted by version. */
+    for (i = 0; i < vs->n_metas; i++) {
+        while (j < n_old && old[j].version < vs->metas[i])
+            meta_objects_clear(&old[j++]);
+        if (j < n_old && old[j].version == vs->metas[i])
+            next[i] = old[j++];
+        else if (rc == 0)
+            rc = meta_objects_read(&next[i], p, vs->metas[i]);
+    }
+    while (j < n_old)
+        meta_objects_clear(&old[j++]);
+    free(old);
+    p->meta_objects = next;
+    p->n_meta_objects = vs->n_metas;
+    if (rc < 0)
+        ss_dlog__meta_objects_free(p); /* a half-read entry is not kept */
+    return rc;
+}
+
+/* Names of every object the metas of `vs` list, sorted (for bsearch);
+ * borrowed from the cache. */
+static int
+listed_objects(const char ***out, size_t *n_out, ss_dlog *p,
+               const ss_dlog_versions *vs)
+{
+    const char **names;
+    size_t n = 0, i, j;
+    int rc;
+
+    *out = NULL;
+    *n_out = 0;
+    if ((rc = meta_objects_sync(p, vs)) < 0)
+        return rc;
+    for (i = 0; i < p->n_meta_objects; i++)
+        n += p->meta_objects[i].n;
+    names = calloc(n + 1, sizeof(*names));
+    if (!names)
+        return ss_error_set(SS_ENOMEM, "out of memory in retention");
+    n = 0;
+    for (i = 0; i < p->n_meta_objects; i++)
+        for (j = 0; j < p->meta_objects[i].n; j++)
+            names[n++] = p->meta_objects[i].names[j];
     if (n > 1)
         qsort(names, n, sizeof(*names), cmp_str);
     *out = names;
     *n_out = n;
-    return rc;
+    return 0;
 }
 
 /* Delete the sst-* objects no remaining meta lists.  A meta that cannot
@@ -384,7 +472,7 @@ collect_objects(ss_dlog *p)
 {
     ss_dlog_versions vs;
     ss_namelist names = {0};
-    char **listed = NULL;
+    const char **listed = NULL;
     size_t n_listed = 0, i;
     const char *name;
     int rc;
@@ -412,8 +500,6 @@ collect_objects(ss_dlog *p)
         }
     }
 out:
-    for (i = 0; i < n_listed; i++)
-        free(listed[i]);
     free(listed);
     ss_namelist_free(&names);
     ss_dlog_versions_free(&vs);
