@@ -36,6 +36,7 @@ int cli_parse_dir_args(cli_dir_args *a, int argc, char **argv, unsigned allowed,
 int cli_fail(const char *cmd, const char *what, int rc);
 
 int cmd_demo(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 

@@ -14,9 +14,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", cmd_run,
+     "run a windowed aggregation / dedup query over input files in "
+     "micro-batches (the main job)"},
     {"demo", cmd_demo,
      "commit batches of random updates, then reload and "
-     "check them (default main job)"},
+     "check them"},
     {"inspect", cmd_inspect, "list the versions and files of a checkpoint"},
     {"verify", cmd_verify,
      "load every retained version and check every "

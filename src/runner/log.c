@@ -1,0 +1,292 @@
+/*
+ * log.c -- offset and commit log entries (format: docs/runner.md).
+ *
+ * Invariants:
+ * 1. An entry is written whole through ss_storage_put (temp, fsync,
+ *    rename, fsync directory on the local backend), so it is either
+ *    absent or complete.
+ * 2. Every entry ends with "crc32c XXXXXXXX\n" over all bytes before that
+ *    line; a mismatch, a truncated entry or an unknown header is
+ *    SS_ECORRUPT naming the object, never silently skipped.
+ * 3. The batch number inside an entry must equal its object name.
+ */
+#include "runner/log.h"
+
+#include "util/crc32c.h"
+#include "util/error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFFSET_MAGIC "statestore-offsets v1"
+#define COMMIT_MAGIC "statestore-commits v1"
+
+static int
+seal_and_put(ss_storage *st, const char *name, ss_buf *b)
+{
+    uint32_t crc = ss_crc32c(0, b->data, b->len);
+    int rc;
+
+    if ((rc = ss_buf_printf(b, "crc32c %08" PRIx32 "\n", crc)) < 0)
+        return rc;
+    if ((rc = ss_storage_put(st, name, b->data, b->len)) < 0)
+        return ss_error_wrap(rc, "%s/%s", st->location, name);
+    return 0;
+}
+
+int
+ss_log__read_all(ss_buf *out, ss_storage *st, const char *name)
+{
+    ss_storage_reader *r = NULL;
+    uint64_t size;
+    size_t got;
+    int rc;
+
+    if ((rc = st->reader_open(&r, &size, st, name)) < 0)
+        return rc;
+    for (;;) {
+        if ((rc = ss_buf_reserve(out, 4096)) < 0)
+            break;
+        if ((rc = st->reader_read(&got, r, out->data + out->len, 4096)) < 0)
+            break;
+        if (got == 0)
+            break;
+        out->len += got;
+    }
+    st->reader_close(r);
+    return rc;
+}
+
+/* Read and check an entry: the magic line, then the CRC line last.  On
+ * success *body points past the magic line and is NUL-terminated where
+ * the CRC line began. */
+static int
+read_checked(ss_buf *b, char **body, ss_storage *st, const char *name,
+             const char *magic)
+{
+    char *crc_line, *end;
+    unsigned long stored;
+    size_t ml = strlen(magic);
+    int rc;
+
+    if ((rc = ss_log__read_all(b, st, name)) < 0)
+        return rc;
+    if ((rc = ss_buf_append(b, "", 1)) < 0)
+        return rc;
+    b->len--;
+    if (b->len < ml + 1 || memcmp(b->data, magic, ml) != 0 ||
+        b->data[ml] != '\n')
+        return ss_error_set(SS_ECORRUPT, "%s/%s: not a %s entry", st->location,
+                            name, magic);
+    /* The last line is "crc32c XXXXXXXX\n": 16 bytes. */
+    if (b->len < ml + 1 + 16 || b->data[b->len - 1] != '\n')
+        return ss_error_set(SS_ECORRUPT, "%s/%s: truncated entry", st->location,
+                            name);
+    crc_line = (char *)b->data + b->len - 16;
+    if (memcmp(crc_line, "crc32c ", 7) != 0)
+        return ss_error_set(SS_ECORRUPT,
+                            "%s/%s: truncated entry (no crc32c "
+                            "line)",
+                            st->location, name);
+    stored = strtoul(crc_line + 7, &end, 16);
+    if (end != crc_line + 15 ||
+        stored != ss_crc32c(0, b->data, (size_t)(crc_line - (char *)b->data)))
+        return ss_error_set(SS_ECORRUPT, "%s/%s: checksum mismatch",
+                            st->location, name);
+    *crc_line = '\0';
+    *body = (char *)b->data + ml + 1;
+    return 0;
+}
+
+static int
+put_range(ss_buf *b, const char *tag, const ss_range *r)
+{
+    return ss_buf_printf(b, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s\n", tag,
+                         r->start, r->end, r->line, r->name);
+}
+
+int
+ss_log__write_offset(ss_storage *st, const ss_offset_entry *e)
+{
+    ss_buf b = SS_BUF_INIT;
+    char name[32];
+    size_t i;
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64, e->batch);
+    if ((rc = ss_buf_printf(
+             &b, OFFSET_MAGIC "\nbatch %" PRIu64 "\nwatermark %" PRId64 "\n",
+             e->batch, e->watermark)) < 0)
+        goto out;
+    for (i = 0; i < e->n_ranges; i++)
+        if ((rc = put_range(&b, "file", &e->ranges[i])) < 0)
+            goto out;
+    if ((rc = put_range(&b, "position", &e->pos)) < 0)
+        goto out;
+    rc = seal_and_put(st, name, &b);
+out:
+    ss_buf_free(&b);
+    return rc;
+}
+
+static int
+parse_range(ss_range *r, const char *s)
+{
+    int n = 0;
+    unsigned long long a, b, c;
+
+    if (sscanf(s, "%llu %llu %llu %n", &a, &b, &c, &n) != 3 || n == 0)
+        return -1;
+    if (strlen(s + n) >= sizeof(r->name) || a > b)
+        return -1;
+    r->start = a;
+    r->end = b;
+    r->line = c;
+    strcpy(r->name, s + n);
+    return 0;
+}
+
+int
+ss_log__read_offset(ss_offset_entry *out, ss_storage *st, uint64_t batch)
+{
+    ss_buf b = SS_BUF_INIT;
+    char name[32], *body, *line, *save = NULL;
+    long long wm;
+    unsigned long long bn;
+    int rc, have_pos = 0;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(name, sizeof(name), "%" PRIu64, batch);
+    if ((rc = read_checked(&b, &body, st, name, OFFSET_MAGIC)) < 0)
+        goto out;
+    rc = SS_ECORRUPT;
+    line = strtok_r(body, "\n", &save);
+    if (!line || sscanf(line, "batch %llu", &bn) != 1 || bn != batch)
+        goto bad;
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || sscanf(line, "watermark %lld", &wm) != 1)
+        goto bad;
+    out->batch = batch;
+    out->watermark = wm;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        if (strncmp(line, "file ", 5) == 0 && !have_pos) {
+            ss_range *nr =
+                realloc(out->ranges, (out->n_ranges + 1) * sizeof(*nr));
+
+            if (!nr) {
+                rc = ss_error_set(SS_ENOMEM, "%s/%s: out of memory",
+                                  st->location, name);
+                goto out;
+            }
+            out->ranges = nr;
+            if (parse_range(&nr[out->n_ranges], line + 5) < 0)
+                goto bad;
+            out->n_ranges++;
+        } else if (strncmp(line, "position ", 9) == 0 && !have_pos) {
+            if (parse_range(&out->pos, line + 9) < 0)
+                goto bad;
+            have_pos = 1;
+        } else {
+            goto bad;
+        }
+    }
+    if (!have_pos)
+        goto bad;
+    rc = 0;
+    goto out;
+bad:
+    rc = ss_error_set(SS_ECORRUPT, "%s/%s: malformed offset entry",
+                      st->location, name);
+out:
+    ss_buf_free(&b);
+    if (rc < 0)
+        ss_log__offset_free(out);
+    return rc;
+}
+
+void
+ss_log__offset_free(ss_offset_entry *e)
+{
+    if (!e)
+        return;
+    free(e->ranges);
+    e->ranges = NULL;
+    e->n_ranges = 0;
+}
+
+int
+ss_log__write_commit(ss_storage *st, const ss_commit_entry *e)
+{
+    ss_buf b = SS_BUF_INIT;
+    char name[32];
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64, e->batch);
+    if ((rc = ss_buf_printf(&b,
+                            COMMIT_MAGIC "\nbatch %" PRIu64
+                                         "\nmax_event_time %" PRId64
+                                         "\nrows_out %" PRIu64 "\n",
+                            e->batch, e->max_event_time, e->rows_out)) >= 0)
+        rc = seal_and_put(st, name, &b);
+    ss_buf_free(&b);
+    return rc;
+}
+
+int
+ss_log__read_commit(ss_commit_entry *out, ss_storage *st, uint64_t batch)
+{
+    ss_buf b = SS_BUF_INIT;
+    char name[32], *body;
+    unsigned long long bn, rows;
+    long long mx;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(name, sizeof(name), "%" PRIu64, batch);
+    if ((rc = read_checked(&b, &body, st, name, COMMIT_MAGIC)) < 0)
+        goto out;
+    if (sscanf(body, "batch %llu\nmax_event_time %lld\nrows_out %llu", &bn, &mx,
+               &rows) != 3 ||
+        bn != batch) {
+        rc = ss_error_set(SS_ECORRUPT, "%s/%s: malformed commit entry",
+                          st->location, name);
+        goto out;
+    }
+    out->batch = bn;
+    out->max_event_time = mx;
+    out->rows_out = rows;
+out:
+    ss_buf_free(&b);
+    return rc;
+}
+
+int
+ss_log__latest(uint64_t *out, int *found, ss_storage *st)
+{
+    ss_namelist l = {NULL, 0};
+    size_t i;
+    int rc;
+
+    *found = 0;
+    *out = 0;
+    if ((rc = st->list(&l, st)) < 0)
+        return rc;
+    for (i = 0; i < l.count; i++) {
+        const char *s = l.names[i];
+        char *end;
+        unsigned long long v;
+
+        if (s[0] < '0' || s[0] > '9')
+            continue;
+        v = strtoull(s, &end, 10);
+        if (*end)
+            continue;
+        if (!*found || v > *out)
+            *out = v;
+        *found = 1;
+    }
+    ss_namelist_free(&l);
+    return 0;
+}
