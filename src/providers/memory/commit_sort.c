@@ -9,10 +9,14 @@
  * Invariant: the result is ordered by (rank, key, index) -- the same
  * order mm_key_cmp gives -- because every pass is stable, the passes run
  * from the least significant byte, and ties on (rank, head) are finished
- * by a stable insertion sort on the full key.
+ * on the full key: insertion sort for short runs, qsort_r (ordered by
+ * (key, index), so still stable) for long ones -- keys sharing an 8-byte
+ * prefix, such as a window start followed by a group key, would make
+ * insertion sort quadratic.
  */
 #include "providers/memory/commit_sort.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -56,6 +60,8 @@ radix_pass(commit_rec *dst, const commit_rec *src, size_t n, unsigned pass)
     return 1;
 }
 
+#define INSERTION_MAX 16u
+
 static int
 full_cmp(const commit_rec *x, const commit_rec *y, const mm_change *changes)
 {
@@ -65,6 +71,12 @@ full_cmp(const commit_rec *x, const commit_rec *y, const mm_change *changes)
     if (c)
         return c;
     return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int
+qsort_cmp(const void *a, const void *b, void *changes)
+{
+    return full_cmp(a, b, changes);
 }
 
 void
@@ -91,6 +103,11 @@ commit_sort(commit_rec *recs, commit_rec *tmp, size_t n,
                           recs[j].head == recs[run].head;
              j++)
             ;
+        if (j - run > INSERTION_MAX) {
+            qsort_r(recs + run, j - run, sizeof(*recs), qsort_cmp,
+                    (void *)changes);
+            continue;
+        }
         for (i = run + 1; i < j; i++) {
             x = recs[i];
             size_t k = i;
