@@ -3,10 +3,26 @@
 #   bash scripts/test.sh              optimised build in build-test/
 #   SANITIZE=1 bash scripts/test.sh   ASan+UBSan build in build-asan/
 #   CC=clang bash scripts/test.sh     the same with clang
+#   TSAN=1 bash scripts/test.sh       ThreadSanitizer build in build-tsan/,
+#                                     the concurrency tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-if [ "${SANITIZE:-0}" = 1 ]; then
+targets=()
+ctest_args=()
+if [ "${TSAN:-0}" = 1 ]; then
+  dir=${BUILD_DIR:-build-tsan}
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSS_BUILD_CLI=OFF
+         -DSS_BUILD_BENCHMARKS=OFF "-DCMAKE_C_FLAGS=-fsanitize=thread"
+         "-DCMAKE_CXX_FLAGS=-fsanitize=thread"
+         "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"
+         "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread")
+  # librocksdb is not TSan-instrumented: see tests/concurrency/tsan.supp.
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/concurrency/tsan.supp}
+  export SS_CONC_VERSIONS=${SS_CONC_VERSIONS:-150}
+  targets=(--target readers_vs_maintenance)
+  ctest_args=(-L concurrency)
+elif [ "${SANITIZE:-0}" = 1 ]; then
   dir=${BUILD_DIR:-build-asan}
   flags=(-DCMAKE_BUILD_TYPE=Debug -DSS_SANITIZE=ON)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -16,6 +32,6 @@ else
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
 cmake -S . -B "$dir" "${flags[@]}" -DSS_ENABLE_WERROR=ON -DSS_WITH_ROCKSDB=ON >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 cd "$dir"
-ctest --output-on-failure -j"$(nproc)"
+ctest --output-on-failure -j"$(nproc)" "${ctest_args[@]}"

@@ -29,6 +29,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef SS_TESTING
+/* The one test hook: I/O calls below go through tests' fault layer. */
+#include "checkpoint/fault.h"
+#endif
+
 typedef struct fs_storage {
     ss_storage base;
     char *dir;

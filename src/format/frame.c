@@ -434,7 +434,9 @@ next_block(ss_frame_reader *fr)
     if (stored_len > left ||
         left - stored_len < SS_FRAME_BLOCK_HEADER + SS_FRAME_TRAILER)
         return corrupt(fr, "block length runs past the end of the file");
-    if (raw_len > MAX_RAW_BLOCK || stored_len > raw_len || count == 0)
+    /* A block holds at least one record, so at least one raw byte. */
+    if (raw_len == 0 || raw_len > MAX_RAW_BLOCK || stored_len > raw_len ||
+        count == 0)
         return corrupt(fr, "bad block header");
     fr->stored.len = 0;
     if ((rc = ss_buf_reserve(&fr->stored, stored_len)) < 0)

@@ -300,12 +300,50 @@ remove_file(ss_dlog *p, uint64_t version, const char *kind)
     return rc;
 }
 
+/* Delete every file below `base` (and base's delta), newest version
+ * first: a run cut short leaves the oldest versions whole and loadable,
+ * and nothing of the newer ones, never a version missing a file. */
+static int
+remove_below(ss_dlog *p, const ss_dlog_versions *vs, uint64_t base)
+{
+    size_t d = vs->n_deltas, s = vs->n_snapshots, m = vs->n_metas;
+    uint64_t v;
+    int rc = 0;
+
+    while (d > 0 && vs->deltas[d - 1] > base)
+        d--;
+    while (s > 0 && vs->snapshots[s - 1] >= base)
+        s--;
+    while (m > 0 && vs->metas[m - 1] >= base)
+        m--;
+    while (rc == 0 && (d || s || m)) {
+        v = 0;
+        if (d && vs->deltas[d - 1] > v)
+            v = vs->deltas[d - 1];
+        if (s && vs->snapshots[s - 1] > v)
+            v = vs->snapshots[s - 1];
+        if (m && vs->metas[m - 1] > v)
+            v = vs->metas[m - 1];
+        /* The version's base file goes last: until then its delta
+         * chain or base still loads it. */
+        if (d && vs->deltas[d - 1] == v &&
+            (rc = remove_file(p, v, "delta")) == 0)
+            d--;
+        if (rc == 0 && s && vs->snapshots[s - 1] == v &&
+            (rc = remove_file(p, v, "snapshot")) == 0)
+            s--;
+        if (rc == 0 && m && vs->metas[m - 1] == v &&
+            (rc = remove_file(p, v, "meta")) == 0)
+            m--;
+    }
+    return rc;
+}
+
 static int
 apply_retention(ss_dlog *p)
 {
     ss_dlog_versions vs;
     uint64_t earliest, base;
-    size_t i;
     int rc;
 
     pthread_mutex_lock(&p->files_lock);
@@ -319,12 +357,7 @@ apply_retention(ss_dlog *p)
     base = ss_dlog_base(&vs, earliest, NULL);
     if (base == 0)
         goto out; /* every delta from 1 is still needed */
-    for (i = 0; rc == 0 && i < vs.n_snapshots && vs.snapshots[i] < base; i++)
-        rc = remove_file(p, vs.snapshots[i], "snapshot");
-    for (i = 0; rc == 0 && i < vs.n_metas && vs.metas[i] < base; i++)
-        rc = remove_file(p, vs.metas[i], "meta");
-    for (i = 0; rc == 0 && i < vs.n_deltas && vs.deltas[i] <= base; i++)
-        rc = remove_file(p, vs.deltas[i], "delta");
+    rc = remove_below(p, &vs, base);
 out:
     ss_dlog_versions_free(&vs);
 unlock:

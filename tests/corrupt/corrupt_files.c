@@ -481,7 +481,61 @@ test_corrupt__dot_files_are_not_versions(ss_test *t)
     ss_test_close(t, p);
 }
 
+/* Maintenance reads the files it compacts: a damaged input must stop it
+ * (SS_ECORRUPT / SS_EVERSION naming the file) before it can turn bad
+ * bytes into a snapshot with a valid checksum.  4.snapshot is written
+ * from 3.snapshot + 4.delta when min_deltas_for_snapshot=1. */
+static void
+test_corrupt__maintenance_refuses_damaged_files(ss_test *t)
+{
+    static const char *const victims[] = {"3.snapshot", "4.delta"};
+    char path[SS_TEST_PATH_MAX + 64], snap4[SS_TEST_PATH_MAX + 64];
+    unsigned char *orig, *bad;
+    ss_provider *p;
+    size_t f, i, size, off, tried = 0;
+
+    make_checkpoint(t, "compression=lz4");
+    require_files(t);
+    path_of(t, snap4, sizeof(snap4), "4.snapshot");
+    for (f = 0; f < 2; f++) {
+        path_of(t, path, sizeof(path), victims[f]);
+        orig = ss_test_read_file(t, path, &size);
+        bad = malloc(size);
+        SS_CHECK(bad != NULL);
+        /* ~60 offsets: the header densely, the rest spread. */
+        for (i = 0; i < 60; i++) {
+            off = i < 20 ? i * 3 : 60 + (size - 61) * (i - 20) / 40;
+            if (off >= size)
+                continue;
+            ss_test_context(t, "%s: byte %zu of %zu flipped", victims[f], off,
+                            size);
+            memcpy(bad, orig, size);
+            bad[off] ^= 0x5a;
+            ss_test_write_file(t, path, bad, size);
+            p = ss_test_open(t, "min_deltas_for_snapshot=1",
+                             "min_versions_to_retain=100");
+            SS_CHECK_ERR2_MSG(SS_ECORRUPT, SS_EVERSION,
+                              ss_provider_maintenance(p), victims[f]);
+            ss_test_close(t, p);
+            SS_CHECK(!ss_test_file_exists(snap4));
+            tried++;
+        }
+        ss_test_context(t, "%s", "");
+        ss_test_write_file(t, path, orig, size);
+        free(bad);
+        free(orig);
+    }
+    /* Restored, maintenance succeeds and writes the snapshot. */
+    p = ss_test_open(t, "min_deltas_for_snapshot=1",
+                     "min_versions_to_retain=100");
+    SS_CHECK_OK(ss_provider_maintenance(p));
+    ss_test_close(t, p);
+    SS_CHECK(ss_test_file_exists(snap4));
+    SS_CHECK(tried > 60);
+}
+
 static const ss_test_case tests[] = {
+    SS_TEST(corrupt, maintenance_refuses_damaged_files),
     SS_TEST(corrupt, flip_and_truncate_none),
     SS_TEST(corrupt, flip_and_truncate_lz4),
     SS_TEST(corrupt, flip_and_truncate_zstd),
