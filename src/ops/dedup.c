@@ -17,6 +17,7 @@
  * 3. The two families change together in one commit.
  */
 #include "ops/dedup.h"
+#include "ops/keylist.h"
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -52,29 +53,23 @@ evict(uint64_t *evicted, ss_store *store, unsigned cf_keys, unsigned cf_time,
                                   mkslice(hi, 8))) < 0)
         goto out;
     while ((rc = ss_iter_next(it, &k, NULL)) == 0) {
-        unsigned char hdr[4];
-
         if (k.len < 8) {
             rc = ss_error_set(SS_ECORRUPT, "dedup: %zu-byte time key", k.len);
             goto out;
         }
-        ss_store_le32(hdr, (uint32_t)k.len);
-        if ((rc = ss_buf_append(&doomed, hdr, 4)) < 0 ||
-            (rc = ss_buf_append(&doomed, k.data, k.len)) < 0)
+        if ((rc = ss_keylist_add(&doomed, k)) < 0)
             goto out;
     }
     if (rc != SS_EDONE)
         goto out;
     ss_iter_free(it);
     it = NULL;
-    for (off = 0; off < doomed.len;) {
-        uint32_t kl = ss_load_le32(doomed.data + off);
-        const unsigned char *k2 = doomed.data + off + 4;
-
-        if ((rc = ss_store_remove(store, cf_time, mkslice(k2, kl))) < 0 ||
-            (rc = ss_store_remove(store, cf_keys, mkslice(k2 + 8, kl - 8))) < 0)
+    for (off = 0; ss_keylist_next(&doomed, &off, &k);) {
+        if ((rc = ss_store_remove(store, cf_time, k)) < 0 ||
+            (rc = ss_store_remove(
+                 store, cf_keys,
+                 mkslice((const unsigned char *)k.data + 8, k.len - 8))) < 0)
             goto out;
-        off += 4 + kl;
         (*evicted)++;
     }
     rc = 0;

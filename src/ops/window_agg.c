@@ -24,6 +24,7 @@
  * 4. Emitted rows depend only on the stored state and the batch's rows,
  *    so replaying a batch from the same version emits the same rows.
  */
+#include "ops/keylist.h"
 #include "ops/window_agg.h"
 
 #include "util/error.h"
@@ -434,8 +435,6 @@ evict(ss_wagg_result *res, ss_store *store, unsigned cf, const ss_wagg_query *q,
                                   mkslice(hi, 8))) < 0)
         goto out;
     while ((rc = ss_iter_next(it, &k, &v)) == 0) {
-        unsigned char hdr[4];
-
         if (k.len < 8 || v.len != ss_wagg__value_size(q)) {
             rc = ss_error_set(SS_ECORRUPT,
                               "window_agg: state entry with a %zu-byte key "
@@ -446,9 +445,7 @@ evict(ss_wagg_result *res, ss_store *store, unsigned cf, const ss_wagg_query *q,
         if (!q->update_mode &&
             (rc = emit(res, k.data, k.len, v.data, v.len)) < 0)
             goto out;
-        ss_store_le32(hdr, (uint32_t)k.len);
-        if ((rc = ss_buf_append(&doomed, hdr, 4)) < 0 ||
-            (rc = ss_buf_append(&doomed, k.data, k.len)) < 0)
+        if ((rc = ss_keylist_add(&doomed, k)) < 0)
             goto out;
     }
     if (rc != SS_EDONE)
@@ -456,13 +453,9 @@ evict(ss_wagg_result *res, ss_store *store, unsigned cf, const ss_wagg_query *q,
     ss_iter_free(it);
     it = NULL;
     /* Removing invalidates the iterator, so removal is a second pass. */
-    for (off = 0; off < doomed.len;) {
-        uint32_t kl = ss_load_le32(doomed.data + off);
-
-        if ((rc = ss_store_remove(store, cf,
-                                  mkslice(doomed.data + off + 4, kl))) < 0)
+    for (off = 0; ss_keylist_next(&doomed, &off, &k);) {
+        if ((rc = ss_store_remove(store, cf, k)) < 0)
             goto out;
-        off += 4 + kl;
         res->n_evicted++;
     }
     rc = 0;

@@ -11,6 +11,7 @@
 #include "checkpoint/storage.h"
 #include "format/meta.h"
 #include "harness.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -108,17 +109,6 @@ check_version(ss_test *t, ss_provider *p, uint64_t v)
     SS_CHECK_EQ_U64(n_got, n_want);
     ss_store_free(s);
     ss_test_context(t, "%s", "");
-}
-
-static ss_metrics
-get_metrics(ss_test *t, ss_provider *p)
-{
-    ss_metrics m;
-
-    memset(&m, 0, sizeof(m));
-    m.version = SS_METRICS_VERSION;
-    SS_CHECK_OK(ss_provider_metrics(&m, p));
-    return m;
 }
 
 static int
