@@ -4,7 +4,9 @@
  * (issue 3: "the changelog commit costs about 10k records' worth, whatever
  * the state size").
  *
- * For each mode (changelog, SST snapshot) and each N: a fresh checkpoint
+ * For each mode (changelog, SST snapshot; each with and without
+ * rocksdb.track_num_keys, whose prior-state reads keep num_keys exact)
+ * and each N: a fresh checkpoint
  * folder; N keys (16 B keys, 64 B values, bench_util) put in batches of
  * 500k and committed; then R commits of 10k overwrites of random existing
  * keys, each timed by ss_provider_metrics' commit_* fields, with
@@ -39,11 +41,19 @@
 typedef struct mode {
     const char *name;
     const char *option;
+    const char *track; /* rocksdb.track_num_keys */
 } mode;
 
-static const mode modes[] = {
-    {"changelog", "rocksdb.changelog_checkpointing=true"},
-    {"sst", "rocksdb.changelog_checkpointing=false"},
+#define N_MODES 4u
+static const mode modes[N_MODES] = {
+    {"changelog", "rocksdb.changelog_checkpointing=true",
+     "rocksdb.track_num_keys=true"},
+    {"sst", "rocksdb.changelog_checkpointing=false",
+     "rocksdb.track_num_keys=true"},
+    {"changelog_untracked", "rocksdb.changelog_checkpointing=true",
+     "rocksdb.track_num_keys=false"},
+    {"sst_untracked", "rocksdb.changelog_checkpointing=false",
+     "rocksdb.track_num_keys=false"},
 };
 
 /* Medians of one (mode, N) run, in ms. */
@@ -105,9 +115,12 @@ ms(uint64_t ns)
 static int
 run(result *r, const char *dir, const mode *md, uint64_t n, unsigned reps)
 {
-    const char *opts[] = {
-        "provider=rocksdb", md->option, "rocksdb.memory_budget=256M",
-        "min_versions_to_retain=3", "min_deltas_for_snapshot=5"};
+    const char *opts[] = {"provider=rocksdb",
+                          md->option,
+                          md->track,
+                          "rocksdb.memory_budget=256M",
+                          "min_versions_to_retain=3",
+                          "min_deltas_for_snapshot=5"};
     double total[MAX_REPS], collect[MAX_REPS], file[MAX_REPS];
     double flush[MAX_REPS], ckpt[MAX_REPS], upload[MAX_REPS];
     double meta[MAX_REPS], apply[MAX_REPS];
@@ -119,7 +132,7 @@ run(result *r, const char *dir, const mode *md, uint64_t n, unsigned reps)
     int rc;
 
     memset(r, 0, sizeof(*r));
-    if ((rc = ss_provider_open(&p, dir, opts, 5)) < 0)
+    if ((rc = ss_provider_open(&p, dir, opts, 6)) < 0)
         return fail("open", rc);
     t0 = now_ns();
     if ((rc = fill(p, n, &version)) < 0)
@@ -214,7 +227,7 @@ main(int argc, char **argv)
 {
     uint64_t sizes[MAX_SIZES] = {1000000, 10000000};
     unsigned n_sizes = 2, reps = 15, i, k;
-    result res[2][MAX_SIZES];
+    result res[N_MODES][MAX_SIZES];
     char base[] = "/tmp/ss-bench-commit-XXXXXX", dir[256], a[32], b[32];
     int rc = 0;
 
@@ -246,7 +259,7 @@ main(int argc, char **argv)
         return 1;
     }
     value_pool_init();
-    for (k = 0; k < 2 && rc == 0; k++)
+    for (k = 0; k < N_MODES && rc == 0; k++)
         for (i = 0; i < n_sizes && rc == 0; i++) {
             snprintf(dir, sizeof(dir), "%s/%s-%u", base, modes[k].name, i);
             rc = run(&res[k][i], dir, &modes[k], sizes[i], reps);
@@ -259,14 +272,14 @@ main(int argc, char **argv)
     printf("commit of %u changed keys (overwrites), median of %u commits; "
            "ms\n",
            CHANGES, reps);
-    printf("%-10s %12s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "mode",
+    printf("%-19s %6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "mode",
            "keys", "total", "slowest", "collect", "file", "apply", "flush",
            "ckpt", "upload", "meta", "up", "reuse");
-    for (k = 0; k < 2; k++)
+    for (k = 0; k < N_MODES; k++)
         for (i = 0; i < n_sizes; i++) {
             const result *r = &res[k][i];
 
-            printf("%-10s %12s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f "
+            printf("%-19s %6s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f "
                    "%8.2f %8.2f %6" PRIu64 " %6" PRIu64 "\n",
                    modes[k].name, format_count(a, sizeof(a), sizes[i]),
                    r->total, r->slowest, r->collect, r->file, r->apply,
@@ -278,7 +291,7 @@ main(int argc, char **argv)
            "apply = the rest\n(write batch applied to RocksDB); flush, "
            "ckpt, upload, meta = SST mode's parts; up/reuse = SST objects "
            "uploaded / listed again per commit.\n\n");
-    for (k = 0; k < 2; k++)
+    for (k = 0; k < N_MODES; k++)
         for (i = 0; i < n_sizes; i++) {
             format_count(a, sizeof(a), sizes[i]);
             printf("BENCH rocksdb_commit10k_%s_%s %.2f ms\n", modes[k].name, a,

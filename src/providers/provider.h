@@ -31,6 +31,7 @@ typedef struct ss_config {
     uint64_t block_size;
     /* rocksdb provider (ignored by memory) */
     bool rocksdb_changelog;         /* rocksdb.changelog_checkpointing */
+    bool rocksdb_track_num_keys;    /* rocksdb.track_num_keys */
     char rocksdb_local_dir[256];    /* rocksdb.local_dir, "" = temp dir */
     uint64_t rocksdb_memory_budget; /* rocksdb.memory_budget */
 } ss_config;

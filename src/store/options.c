@@ -49,7 +49,21 @@ ss_config_defaults(ss_config *c)
     c->maintenance_interval_ms = 0;
     c->block_size = 64 * 1024;
     c->rocksdb_changelog = false;
+    c->rocksdb_track_num_keys = true;
     c->rocksdb_memory_budget = 256u * 1024 * 1024;
+}
+
+static int
+parse_bool(bool *out, const char *key, const char *val)
+{
+    if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+        *out = true;
+    else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+        *out = false;
+    else
+        return ss_error_set(SS_EINVAL, "option '%s': '%s' is not true or false",
+                            key, val);
+    return 0;
 }
 
 static int
@@ -126,18 +140,10 @@ apply(ss_config *c, const char *key, const char *val)
                                 val);
         return 0;
     }
-    if (strcmp(key, "rocksdb.changelog_checkpointing") == 0) {
-        if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
-            c->rocksdb_changelog = true;
-        else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
-            c->rocksdb_changelog = false;
-        else
-            return ss_error_set(SS_EINVAL,
-                                "option 'rocksdb.changelog_checkpointing': "
-                                "'%s' is not true or false",
-                                val);
-        return 0;
-    }
+    if (strcmp(key, "rocksdb.changelog_checkpointing") == 0)
+        return parse_bool(&c->rocksdb_changelog, key, val);
+    if (strcmp(key, "rocksdb.track_num_keys") == 0)
+        return parse_bool(&c->rocksdb_track_num_keys, key, val);
     if (strcmp(key, "rocksdb.local_dir") == 0) {
         if (strlen(val) >= sizeof(c->rocksdb_local_dir))
             return ss_error_set(SS_EINVAL,

@@ -370,6 +370,37 @@ test_sst__num_keys_after_download(ss_test *t)
     ss_store_free(s);
 }
 
+/* rocksdb.track_num_keys=false: commits skip the prior-state reads;
+ * contents stay exact in both modes, and num_keys is RocksDB's estimate. */
+static void
+test_sst__untracked_num_keys(ss_test *t)
+{
+    static const char *const modes[] = {SST, CHANGELOG};
+    char dir[1024];
+    ss_provider *p;
+    ss_metrics m;
+    unsigned i;
+    uint64_t v;
+
+    for (i = 0; i < 2; i++) {
+        ss_test_subdir(t, dir, sizeof(dir));
+        p = ss_test_open_at(t, dir, "provider=rocksdb", modes[i],
+                            "rocksdb.track_num_keys=false");
+        for (v = 1; v <= 6; v++)
+            commit_version(t, p, v);
+        m = get_metrics(t, p);
+        SS_CHECK(m.num_keys > 0);
+        /* Every touched key is written, removes of absent keys too. */
+        SS_CHECK_EQ_U64(m.commit_records, CHANGES);
+        ss_test_close(t, p);
+        p = ss_test_open_at(t, dir, "provider=rocksdb", modes[i],
+                            "rocksdb.track_num_keys=false");
+        for (v = 1; v <= 6; v++)
+            check_version(t, p, v);
+        ss_test_close(t, p);
+    }
+}
+
 /* --------------------------------------------------------- corruption */
 
 static void
@@ -485,6 +516,7 @@ static const ss_test_case tests[] = {
     SS_TEST_ONCE(sst, from_memory_files),
     SS_TEST_ONCE(sst, empty_working_dir_and_instant_next),
     SS_TEST_ONCE(sst, num_keys_after_download),
+    SS_TEST_ONCE(sst, untracked_num_keys),
     SS_TEST_ONCE(sst, corrupt_object_refused),
     SS_TEST_ONCE(sst, corrupt_meta_refused),
     SS_TEST_END};

@@ -191,7 +191,22 @@ inst_open(rdb_inst *in, rdb_prov *p)
     return 0;
 }
 
-/* Exact key count, by iteration (after a rebuild). */
+/* RocksDB's own estimate of the key count (rocksdb.track_num_keys off). */
+uint64_t
+ss_rdb__estimate_keys(const rdb_inst *in)
+{
+    uint64_t total = 0, v;
+    unsigned i;
+
+    for (i = 0; in->db && i < SS_MAX_CFS; i++)
+        if (in->cf[i] &&
+            rocksdb_property_int_cf(in->db, in->cf[i],
+                                    "rocksdb.estimate-num-keys", &v) == 0)
+            total += v;
+    return total;
+}
+
+/* The key count after a rebuild: exact, by iteration, or estimated. */
 static int
 inst_count(uint64_t *out, rdb_inst *in, rdb_prov *p)
 {
@@ -200,6 +215,10 @@ inst_count(uint64_t *out, rdb_inst *in, rdb_prov *p)
     int rc;
 
     *out = 0;
+    if (!p->config->rocksdb_track_num_keys) {
+        *out = ss_rdb__estimate_keys(in);
+        return 0;
+    }
     for (i = 0; i < p->cfs->count; i++) {
         if (!in->cf[i])
             continue;
@@ -685,6 +704,7 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
                 int64_t *key_delta, uint64_t *records)
 {
     rdb_prov *p = s->p;
+    bool track = p->config->rocksdb_track_num_keys;
     unsigned rank[SS_MAX_CFS];
     unsigned char exists[PROBE_CHUNK];
     ss_file_header h = {SS_FILE_DELTA, p->config->codec, next, 0, NULL};
@@ -707,7 +727,10 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
              end < s->nt && end - i < PROBE_CHUNK && s->t[end].cf == s->t[i].cf;
              end++)
             ;
-        if ((rc = probe_existing(exists, s, i, end)) < 0)
+        /* Untracked, a key is taken to exist: its remove is written. */
+        if (!track)
+            memset(exists, 1, end - i);
+        else if ((rc = probe_existing(exists, s, i, end)) < 0)
             goto out;
         for (k = i; k < end; k++) {
             const touched *t = &s->t[k];
@@ -811,6 +834,8 @@ commit_sst(rdb_store *s, uint64_t next)
     if ((rc = collect_changes(s, NULL, next, &key_delta, &records)) < 0)
         return poison(p, rc, next);
     keys = (uint64_t)((int64_t)p->live_keys + key_delta);
+    if (!p->config->rocksdb_track_num_keys)
+        keys = 0; /* estimated after the flush, below */
     t1 = ss_now_ns();
     p->live_valid = false;
     rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
@@ -1021,7 +1046,10 @@ rdb_metrics(ss_metrics *out, void *prov)
             sst += v;
     }
     out->version = SS_METRICS_VERSION;
-    out->num_keys = p->live_valid ? p->live_keys : 0;
+    out->num_keys = !p->live_valid ? 0
+                    : p->config->rocksdb_track_num_keys
+                        ? p->live_keys
+                        : ss_rdb__estimate_keys(&p->live);
     out->memory_bytes = cache + mem;
     out->memtable_bytes = mem;
     out->block_cache_bytes = cache;

@@ -89,6 +89,8 @@ typedef struct rdb_sst_times {
 int ss_rdb__fail(char *err, const char *what, const char *where);
 void ss_rdb__remove_tree(const char *dir);
 int ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id);
+/* RocksDB's estimate of the instance's keys (rocksdb.track_num_keys). */
+uint64_t ss_rdb__estimate_keys(const rdb_inst *in);
 
 /* rocksdb_sst.c */
 

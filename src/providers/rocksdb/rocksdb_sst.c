@@ -509,7 +509,10 @@ ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
         goto out;
     t1 = ss_now_ns();
     t->upload_ns = t1 - t0;
-    m.num_keys = keys;
+    /* Untracked counts (rocksdb.track_num_keys=false) are RocksDB's
+     * estimate, taken after the flush. */
+    m.num_keys =
+        p->config->rocksdb_track_num_keys ? keys : ss_rdb__estimate_keys(in);
     m.header.kind = SS_FILE_META;
     m.header.codec = p->config->codec;
     m.header.version = next;
