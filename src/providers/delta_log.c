@@ -223,16 +223,19 @@ out:
     return rc;
 }
 
-int
-ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
+/* One replay of `version`'s chain as listed now; *base_out and
+ * *kind_out say which base it started from. */
+static int
+replay_once(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink,
+            uint64_t *base_out, unsigned *kind_out)
 {
     ss_dlog_versions vs;
     uint64_t base, v;
     unsigned kind;
     int rc;
 
-    if (version == 0)
-        return 0;
+    *base_out = 0;
+    *kind_out = 0;
     if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
         return rc;
     if (!ss_dlog_has_delta(&vs, version) &&
@@ -244,6 +247,8 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
         goto out;
     }
     base = ss_dlog_base(&vs, version, &kind);
+    *base_out = base;
+    *kind_out = kind;
     for (v = base + 1; v <= version; v++) {
         if (!ss_dlog_has_delta(&vs, v)) {
             rc = ss_error_set(SS_ECORRUPT,
@@ -274,6 +279,52 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
 out:
     ss_dlog_versions_free(&vs);
     return rc;
+}
+
+/* Did the chain of `version` change since a replay started from `base`
+ * (a newer snapshot, or the base deleted by retention under it)? */
+static bool
+chain_moved(ss_dlog *d, uint64_t version, uint64_t base, unsigned kind)
+{
+    ss_dlog_versions vs;
+    uint64_t now;
+    unsigned now_kind;
+
+    if (ss_dlog_list(&vs, d->storage) < 0)
+        return false;
+    now = ss_dlog_base(&vs, version, &now_kind);
+    ss_dlog_versions_free(&vs);
+    return now != base || now_kind != kind;
+}
+
+#define REPLAY_ATTEMPTS 5
+
+int
+ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
+{
+    char saved[1024];
+    uint64_t base;
+    unsigned kind, attempt;
+    int rc;
+
+    if (version == 0)
+        return 0;
+    for (attempt = 1;; attempt++) {
+        rc = replay_once(d, version, sink, &base, &kind);
+        if (rc >= 0 || !sink->reset || attempt == REPLAY_ATTEMPTS)
+            return rc;
+        /* Maintenance (this provider's thread, or another process's)
+         * may have written a newer snapshot and deleted the files this
+         * replay had listed: the version is still there, from a new
+         * base.  Start over from it; any other failure stands. */
+        ss_error__save(saved, sizeof(saved));
+        if (!chain_moved(d, version, base, kind)) {
+            ss_error__restore(saved);
+            return rc;
+        }
+        if ((rc = sink->reset(sink->payload)) < 0)
+            return rc;
+    }
 }
 
 /* Pin the writer's base version against retention.  A version past

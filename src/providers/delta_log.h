@@ -86,6 +86,9 @@ typedef struct ss_dlog_sink {
     /* The chain starts at <version>.meta: load it as the base.  NULL for
      * providers that cannot (then such a version is refused). */
     int (*meta_base)(void *payload, uint64_t version);
+    /* Drop everything applied so far: the replay starts over because
+     * retention moved the chain's base under it. */
+    int (*reset)(void *payload);
     void *payload;
 } ss_dlog_sink;
 
@@ -106,7 +109,8 @@ uint64_t ss_dlog_base(const ss_dlog_versions *v, uint64_t version,
 
 /* Replay the files of `version` into `sink` (nothing for version 0).
  * SS_ENOTFOUND if the version does not exist, SS_ECORRUPT / SS_EVERSION
- * naming the file otherwise. */
+ * naming the file otherwise.  A replay whose files retention deletes
+ * part-way (a newer snapshot took over) starts over from the new base. */
 int ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink);
 
 /* Pin a writer's base version (refused with SS_ENOTFOUND if its files

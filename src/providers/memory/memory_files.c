@@ -52,20 +52,32 @@ map_apply(void *payload, unsigned cf, const ss_record *rec, uint64_t version)
                         rec->vlen, version);
 }
 
+static int
+map_reset(void *payload)
+{
+    mem_build *b = payload;
+    unsigned i;
+    int rc;
+
+    mm_map_free(b->m);
+    b->m = NULL;
+    if ((rc = mm_map_new(&b->m, &b->p->budget)) < 0)
+        return rc;
+    for (i = 0; i < b->p->cfs->count; i++)
+        mm_map_add_cf(b->m, i, b->p->cfs->cf[i].flags & SS_CF_ORDERED);
+    return 0;
+}
+
 int
 mem_build_map(mm_map **out, mem_prov *p, uint64_t version)
 {
     mem_build b = {p, NULL};
-    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, &b};
-    unsigned i;
+    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, map_reset, &b};
     int rc;
 
     *out = NULL;
-    if ((rc = mm_map_new(&b.m, &p->budget)) < 0)
-        return rc;
-    for (i = 0; i < p->cfs->count; i++)
-        mm_map_add_cf(b.m, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
-    if ((rc = ss_dlog_replay(&p->log, version, &sink)) < 0) {
+    if ((rc = map_reset(&b)) < 0 ||
+        (rc = ss_dlog_replay(&p->log, version, &sink)) < 0) {
         mm_map_free(b.m);
         return rc;
     }

@@ -287,6 +287,20 @@ replay_meta(void *payload, uint64_t version)
 }
 
 static int
+replay_reset(void *payload)
+{
+    replay_ctx *r = payload;
+
+    inst_close(r->in);
+    memset(r->in, 0, sizeof(*r->in));
+    rocksdb_writebatch_clear(r->wb);
+    r->pending = 0;
+    r->from_meta = false;
+    r->deltas_after_meta = false;
+    return 0;
+}
+
+static int
 replay_flush(replay_ctx *r)
 {
     char *err = NULL;
@@ -347,7 +361,8 @@ static int
 build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
 {
     replay_ctx r = {p, in, NULL, 0, false, false, 0};
-    ss_dlog_sink sink = {replay_begin, replay_apply, replay_meta, &r};
+    ss_dlog_sink sink = {replay_begin, replay_apply, replay_meta, replay_reset,
+                         &r};
     int rc;
 
     memset(in, 0, sizeof(*in));
