@@ -224,7 +224,8 @@ out:
 }
 
 /* One replay of `version`'s chain as listed now; *base_out and
- * *kind_out say which base it started from. */
+ * *kind_out say which base it started from (kind 0: it did not get as
+ * far as a chain, e.g. the listing failed). */
 static int
 replay_once(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink,
             uint64_t *base_out, unsigned *kind_out)
@@ -248,7 +249,7 @@ replay_once(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink,
     }
     base = ss_dlog_base(&vs, version, &kind);
     *base_out = base;
-    *kind_out = kind;
+    *kind_out = kind ? kind : SS_FILE_DELTA;
     for (v = base + 1; v <= version; v++) {
         if (!ss_dlog_has_delta(&vs, v)) {
             rc = ss_error_set(SS_ECORRUPT,
@@ -294,6 +295,8 @@ chain_moved(ss_dlog *d, uint64_t version, uint64_t base, unsigned kind)
         return false;
     now = ss_dlog_base(&vs, version, &now_kind);
     ss_dlog_versions_free(&vs);
+    if (!now_kind)
+        now_kind = SS_FILE_DELTA; /* no base: the chain starts at 1 */
     return now != base || now_kind != kind;
 }
 
@@ -311,7 +314,7 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
         return 0;
     for (attempt = 1;; attempt++) {
         rc = replay_once(d, version, sink, &base, &kind);
-        if (rc >= 0 || !sink->reset || attempt == REPLAY_ATTEMPTS)
+        if (rc >= 0 || !sink->reset || kind == 0 || attempt == REPLAY_ATTEMPTS)
             return rc;
         /* Maintenance (this provider's thread, or another process's)
          * may have written a newer snapshot and deleted the files this
