@@ -359,22 +359,15 @@ cmd_run(int argc, char **argv)
     ss_run_stats st;
     const char *opts[70];
     size_t n = 0, i;
-    int rc, have_changelog = 0;
+    int rc;
 
     memset(&a, 0, sizeof(a));
     ss_run_options_init(&a.o);
     if ((rc = parse_args(&a, argc, argv)) != 0)
         return rc == 1 ? 0 : rc;
-    for (i = 0; i < a.opts.n; i++)
-        if (strncmp(a.opts.items[i], "rocksdb.changelog_checkpointing=", 32) ==
-            0)
-            have_changelog = 1;
     if (a.provider) {
         snprintf(prov_opt, sizeof(prov_opt), "provider=%s", a.provider);
         opts[n++] = prov_opt;
-        /* Changelog mode is the one the rocksdb provider has (README). */
-        if (strcmp(a.provider, "rocksdb") == 0 && !have_changelog)
-            opts[n++] = "rocksdb.changelog_checkpointing=true";
     }
     for (i = 0; i < a.opts.n; i++)
         opts[n++] = a.opts.items[i];
