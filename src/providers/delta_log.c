@@ -90,29 +90,26 @@ cmp_u64(const void *a, const void *b)
 }
 
 int
-ss_dlog_list(ss_dlog_versions *out, ss_storage *st)
+ss_dlog_versions_parse(ss_dlog_versions *out, const ss_namelist *names,
+                       const char *location)
 {
-    ss_namelist names;
     uint64_t v;
     unsigned kind;
     size_t i;
-    int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = st->list(&names, st)) < 0)
-        return rc;
-    out->deltas = calloc(names.count + 1, sizeof(uint64_t));
-    out->snapshots = calloc(names.count + 1, sizeof(uint64_t));
-    out->metas = calloc(names.count + 1, sizeof(uint64_t));
+    out->deltas = calloc(names->count + 1, sizeof(uint64_t));
+    out->snapshots = calloc(names->count + 1, sizeof(uint64_t));
+    out->metas = calloc(names->count + 1, sizeof(uint64_t));
     if (!out->deltas || !out->snapshots || !out->metas) {
-        rc = ss_error_set(SS_ENOMEM, "out of memory listing %s", st->location);
-        goto out;
+        ss_dlog_versions_free(out);
+        return ss_error_set(SS_ENOMEM, "out of memory listing %s", location);
     }
-    for (i = 0; i < names.count; i++) {
-        if (strncmp(names.names[i], SS_META_OBJECT_PREFIX,
+    for (i = 0; i < names->count; i++) {
+        if (strncmp(names->names[i], SS_META_OBJECT_PREFIX,
                     strlen(SS_META_OBJECT_PREFIX)) == 0)
             out->n_objects++;
-        if (parse_name(names.names[i], &v, &kind) < 0)
+        if (parse_name(names->names[i], &v, &kind) < 0)
             continue;
         if (kind == SS_FILE_DELTA)
             out->deltas[out->n_deltas++] = v;
@@ -126,10 +123,20 @@ ss_dlog_list(ss_dlog_versions *out, ss_storage *st)
     qsort(out->deltas, out->n_deltas, sizeof(uint64_t), cmp_u64);
     qsort(out->snapshots, out->n_snapshots, sizeof(uint64_t), cmp_u64);
     qsort(out->metas, out->n_metas, sizeof(uint64_t), cmp_u64);
-out:
+    return 0;
+}
+
+int
+ss_dlog_list(ss_dlog_versions *out, ss_storage *st)
+{
+    ss_namelist names;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = st->list(&names, st)) < 0)
+        return rc;
+    rc = ss_dlog_versions_parse(out, &names, st->location);
     ss_namelist_free(&names);
-    if (rc < 0)
-        ss_dlog_versions_free(out);
     return rc;
 }
 

@@ -98,6 +98,9 @@ int ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config);
 void ss_dlog_destroy(ss_dlog *d);
 
 int ss_dlog_list(ss_dlog_versions *out, ss_storage *st);
+/* The same from a listing already made. */
+int ss_dlog_versions_parse(ss_dlog_versions *out, const ss_namelist *names,
+                           const char *location);
 /* Newest version present in the checkpoint (0 if none). */
 int ss_dlog_latest(uint64_t *out, ss_dlog *d);
 void ss_dlog_versions_free(ss_dlog_versions *v);

@@ -510,13 +510,12 @@ collect_objects(ss_dlog *p)
     const char *name;
     int rc;
 
+    memset(&vs, 0, sizeof(vs));
     pthread_mutex_lock(&p->upload_lock);
-    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
-        goto unlock;
-    if (vs.n_objects == 0)
-        goto out;
-    if ((rc = listed_objects(&listed, &n_listed, p, &vs)) < 0 ||
-        (rc = p->storage->list(&names, p->storage)) < 0)
+    if ((rc = p->storage->list(&names, p->storage)) < 0 ||
+        (rc = ss_dlog_versions_parse(&vs, &names, p->storage->location)) < 0 ||
+        vs.n_objects == 0 ||
+        (rc = listed_objects(&listed, &n_listed, p, &vs)) < 0)
         goto out;
     for (i = 0; rc == 0 && i < names.count; i++) {
         name = names.names[i];
@@ -536,7 +535,6 @@ out:
     free(listed);
     ss_namelist_free(&names);
     ss_dlog_versions_free(&vs);
-unlock:
     pthread_mutex_unlock(&p->upload_lock);
     return rc;
 }

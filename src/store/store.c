@@ -22,6 +22,7 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,10 @@ struct ss_provider {
     char *location;
     ss_store *writer;
     size_t stores; /* open store handles */
+    /* A failed commit poisons the provider until it is reopened
+     * (statestore.h): loads and commits then return SS_EFATAL. */
+    bool fatal;
+    char fatal_msg[512];
 };
 
 struct ss_store {
@@ -152,6 +157,15 @@ ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
 }
 
 static int
+fatal_error(const ss_provider *p)
+{
+    return ss_error_set(SS_EFATAL,
+                        "provider on %s failed earlier and must be "
+                        "reopened: %s",
+                        p->location, p->fatal_msg);
+}
+
+static int
 load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
 {
     ss_store *s;
@@ -162,6 +176,8 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     *out = NULL;
     if ((rc = check_provider(p, "load")) < 0)
         return rc;
+    if (p->fatal)
+        return fatal_error(p);
     if (!readonly && p->writer)
         return ss_error_set(SS_EBUSY,
                             "%s: a writable store (version %" PRIu64
@@ -361,9 +377,15 @@ ss_store_commit(uint64_t *version_out, ss_store *s)
 
     if ((rc = check_store(s, "ss_store_commit", 0, true)) < 0)
         return rc;
+    if (s->p->fatal)
+        return fatal_error(s->p);
     s->mods++;
-    if ((rc = s->p->ops->commit(&v, s->impl)) < 0)
+    if ((rc = s->p->ops->commit(&v, s->impl)) < 0) {
+        s->p->fatal = true;
+        snprintf(s->p->fatal_msg, sizeof(s->p->fatal_msg), "%s",
+                 ss_error_last());
         return rc;
+    }
     s->state = ST_COMMITTED;
     s->version = v;
     if (version_out)

@@ -4,15 +4,7 @@
 # naming the file; usage errors exit 2.  Usage: cli_smoke.sh STATESTORE
 set -u
 bin=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-pass=0
-
-check() { # description, then the condition's exit status in $?
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else
-        echo "FAIL: $1"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 
 "$bin" demo --dir "$dir/ck" --batches 12 --keys 2000 --updates 500 \
     -o min_deltas_for_snapshot=5 -o min_versions_to_retain=4 >"$dir/out" 2>&1
@@ -71,5 +63,4 @@ grep -q "no_such_option" "$dir/out"; check "bad option named" $?
 "$bin" demo --help | grep -q "usage: statestore demo"
 check "demo --help" $?
 
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

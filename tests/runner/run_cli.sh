@@ -6,15 +6,7 @@
 set -u
 bin=$1
 sample=$2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fails=0
-pass=0
-
-check() { # description, then the condition's exit status in $?
-    if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else
-        echo "FAIL: $1"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../cli/check.sh"
 
 q=(--input "$sample" --checkpoint "$dir/ck" --output "$dir/out"
    --event-time ts --window 1m --group-by page
@@ -51,5 +43,4 @@ check "bad duration is a usage error" $?
 "$bin" run "${q[@]}" --agg median:bytes >/dev/null 2>&1; [ $? -eq 2 ]
 check "unknown aggregate is a usage error" $?
 
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

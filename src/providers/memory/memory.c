@@ -14,9 +14,10 @@
  * 3. Commit writes <V+1>.delta completely before it becomes visible; if
  *    versions above V exist they are deleted newest first before it is
  *    published, so the visible versions are always one lineage.
- * 4. An I/O failure inside commit poisons the provider (SS_EFATAL): the
- *    live map no longer matches any durable version.  The checkpoint
- *    still holds every version committed before.
+ * 4. A failed commit poisons the provider (SS_EFATAL, done by the store
+ *    front for every provider): the live map may no longer match any
+ *    durable version.  The checkpoint still holds every version
+ *    committed before.
  * 5. A put refused for memory_limit_bytes changes nothing.
  *
  * State of the live map:
@@ -37,14 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-poison(mem_prov *p, int rc)
-{
-    p->fatal = true;
-    snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%s", ss_error_last());
-    return rc;
-}
 
 static void
 drop_memory_state(mem_prov *p)
@@ -197,11 +190,6 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
     int rc;
 
     *out = NULL;
-    if (p->fatal)
-        return ss_error_set(SS_EFATAL,
-                            "provider on %s failed earlier and "
-                            "must be reopened: %s",
-                            p->log.storage->location, p->fatal_msg);
     s = calloc(1, sizeof(*s));
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
@@ -488,19 +476,16 @@ mem_commit(uint64_t *version_out, void *store)
     int rc;
 
     memset(&fw, 0, sizeof(fw));
-    if (p->fatal)
-        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
-                            p->log.storage->location, p->fatal_msg);
     if ((rc = write_delta(s, &fw, &records, &collect_ns)) < 0) {
         ss_frame_writer_abort(&fw);
-        return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
+        return ss_error_wrap(rc, "commit of version %" PRIu64, next);
     }
     t1 = ss_now_ns();
     rc = ss_dlog_publish(&p->log, &fw, s->version, next);
     sync_ns = ss_now_ns() - t1;
     if (rc < 0) {
         ss_frame_writer_abort(&fw);
-        return poison(p, ss_error_wrap(rc, "commit of version %" PRIu64, next));
+        return ss_error_wrap(rc, "commit of version %" PRIu64, next);
     }
     keep_history(p, s->changes);
     s->changes = NULL; /* now owned by the history */

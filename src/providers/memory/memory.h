@@ -23,9 +23,6 @@ typedef struct mem_prov {
     mm_changes **hist;
     size_t nhist;
 
-    bool fatal;
-    char fatal_msg[512];
-
     ss_dlog log; /* the store's delta/snapshot files */
 } mem_prov;
 

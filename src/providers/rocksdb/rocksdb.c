@@ -25,7 +25,7 @@
  *    batch to the instance; SST commit applies first and marks the
  *    instance invalid until <V+1>.meta is published.  Either way the
  *    files are the truth, and a failed commit poisons the provider
- *    (SS_EFATAL until reopened, as statestore.h says).
+ *    (SS_EFATAL until reopened; the store front does it).
  * 3. Abort drops the batch; the instance never saw it.
  * 4. num_keys is exact: commit looks up each touched key's state before
  *    and after; a rebuild counts by iterating.
@@ -42,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct rdb_cursor {
@@ -169,6 +171,44 @@ ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
 }
 
 /* A fresh, empty instance in a new directory under the work dir. */
+/* Names the SST objects an instance uploads (rocksdb_sst.c). */
+static uint64_t
+instance_uid(void)
+{
+    uint64_t uid = 0;
+    struct timespec ts;
+
+    if (getrandom(&uid, sizeof(uid), 0) != (ssize_t)sizeof(uid)) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uid = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+              ((uint64_t)getpid() << 16);
+    }
+    return uid;
+}
+
+/* A new, empty instance directory under the work dir, and a new uid. */
+void
+ss_rdb__inst_init(rdb_inst *in, rdb_prov *p)
+{
+    memset(in, 0, sizeof(*in));
+    snprintf(in->dir, sizeof(in->dir), "%s/db-%u", p->work_dir, p->next_inst++);
+    ss_rdb__remove_tree(in->dir);
+    in->uid = instance_uid();
+}
+
+/* Every declared family in `in` (after the default one). */
+static int
+inst_all_cfs(rdb_inst *in, rdb_prov *p)
+{
+    unsigned i;
+    int rc;
+
+    for (i = 1; i < p->cfs->count; i++)
+        if ((rc = ss_rdb__inst_cf(in, p, i)) < 0)
+            return rc;
+    return 0;
+}
+
 static int
 inst_open(rdb_inst *in, rdb_prov *p)
 {
@@ -177,9 +217,7 @@ inst_open(rdb_inst *in, rdb_prov *p)
     rocksdb_column_family_handle_t *h[1] = {NULL};
     char *err = NULL;
 
-    memset(in, 0, sizeof(*in));
-    snprintf(in->dir, sizeof(in->dir), "%s/db-%u", p->work_dir, p->next_inst++);
-    ss_rdb__remove_tree(in->dir);
+    ss_rdb__inst_init(in, p);
     in->db =
         rocksdb_open_column_families(p->opts, in->dir, 1, names, cfo, h, &err);
     if (err) {
@@ -187,7 +225,6 @@ inst_open(rdb_inst *in, rdb_prov *p)
         return ss_rdb__fail(err, "open", in->dir);
     }
     in->cf[SS_CF_DEFAULT] = h[0];
-    in->uid = ss_rdb__uid();
     return 0;
 }
 
@@ -252,38 +289,26 @@ typedef struct replay_ctx {
 static int
 replay_open(replay_ctx *r)
 {
-    unsigned i;
     int rc;
 
     if (r->in->db)
         return 0;
     if ((rc = inst_open(r->in, r->p)) < 0)
         return rc;
-    for (i = 1; i < r->p->cfs->count; i++)
-        if ((rc = ss_rdb__inst_cf(r->in, r->p, i)) < 0)
-            return rc;
-    return 0;
+    return inst_all_cfs(r->in, r->p);
 }
 
 static int
 replay_meta(void *payload, uint64_t version)
 {
     replay_ctx *r = payload;
-    rdb_inst *in = r->in;
-    unsigned i;
     int rc;
 
-    memset(in, 0, sizeof(*in));
-    snprintf(in->dir, sizeof(in->dir), "%s/db-%u", r->p->work_dir,
-             r->p->next_inst++);
-    ss_rdb__remove_tree(in->dir);
-    if ((rc = ss_rdb__open_meta(in, &r->keys, r->p, version)) < 0)
+    ss_rdb__inst_init(r->in, r->p);
+    if ((rc = ss_rdb__open_meta(r->in, &r->keys, r->p, version)) < 0)
         return rc;
     r->from_meta = true;
-    for (i = 1; i < r->p->cfs->count; i++)
-        if ((rc = ss_rdb__inst_cf(in, r->p, i)) < 0)
-            return rc;
-    return 0;
+    return inst_all_cfs(r->in, r->p);
 }
 
 static int
@@ -517,11 +542,6 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
     int rc;
 
     *out = NULL;
-    if (p->fatal) {
-        free(s);
-        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
-                            p->log.storage->location, p->fatal_msg);
-    }
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
                             version);
@@ -779,14 +799,10 @@ out:
     return rc;
 }
 
-/* A failed commit leaves the provider SS_EFATAL until reopened. */
 static int
-poison(rdb_prov *p, int rc, uint64_t next)
+commit_failed(int rc, uint64_t next)
 {
-    rc = ss_error_wrap(rc, "commit of version %" PRIu64, next);
-    p->fatal = true;
-    snprintf(p->fatal_msg, sizeof(p->fatal_msg), "%s", ss_error_last());
-    return rc;
+    return ss_error_wrap(rc, "commit of version %" PRIu64, next);
 }
 
 static void
@@ -815,7 +831,7 @@ commit_changelog(rdb_store *s, uint64_t next)
         /* Newer versions may have been truncated; the instance still
          * holds s->version, which is still in the files. */
         ss_frame_writer_abort(&fw);
-        return poison(p, rc, next);
+        return commit_failed(rc, next);
     }
     t2 = ss_now_ns();
     rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
@@ -847,7 +863,7 @@ commit_sst(rdb_store *s, uint64_t next)
     int rc;
 
     if ((rc = collect_changes(s, NULL, next, &key_delta, &records)) < 0)
-        return poison(p, rc, next);
+        return commit_failed(rc, next);
     keys = (uint64_t)((int64_t)p->live_keys + key_delta);
     if (!p->config->rocksdb_track_num_keys)
         keys = 0; /* estimated after the flush, below */
@@ -859,9 +875,9 @@ commit_sst(rdb_store *s, uint64_t next)
     rocksdb_writebatch_wi_destroy(s->wb);
     s->wb = rocksdb_writebatch_wi_create(0, 1);
     if (err)
-        return poison(p, ss_rdb__fail(err, "write", s->inst->dir), next);
+        return commit_failed(ss_rdb__fail(err, "write", s->inst->dir), next);
     if ((rc = ss_rdb__sst_commit(&t, s->inst, p, s->version, next, keys)) < 0)
-        return poison(p, rc, next);
+        return commit_failed(rc, next);
     end_batch(s);
     p->live_valid = true;
     p->live_version = next;
@@ -894,9 +910,6 @@ rdb_commit(uint64_t *version_out, void *store)
     uint64_t next = s->version + 1;
     int rc;
 
-    if (p->fatal)
-        return ss_error_set(SS_EFATAL, "provider on %s failed earlier: %s",
-                            p->log.storage->location, p->fatal_msg);
     rc = p->config->rocksdb_changelog ? commit_changelog(s, next)
                                       : commit_sst(s, next);
     if (rc < 0)

@@ -54,10 +54,6 @@ typedef struct rdb_prov {
     bool live_valid;
     uint64_t live_version;
     uint64_t live_keys;
-
-    /* A failed commit poisons the provider (statestore.h, commit). */
-    bool fatal;
-    char fatal_msg[512];
 } rdb_prov;
 
 typedef struct touched {
@@ -89,13 +85,15 @@ typedef struct rdb_sst_times {
 int ss_rdb__fail(char *err, const char *what, const char *where);
 void ss_rdb__remove_tree(const char *dir);
 int ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id);
+void ss_rdb__inst_init(rdb_inst *in, rdb_prov *p);
 /* RocksDB's estimate of the instance's keys (rocksdb.track_num_keys). */
 uint64_t ss_rdb__estimate_keys(const rdb_inst *in);
 
 /* rocksdb_sst.c */
 
-/* Open `in` from <version>.meta: download its files into a new
- * directory and open them.  *keys_out is the version's key count. */
+/* Open `in` (fresh from ss_rdb__inst_init) from <version>.meta:
+ * download its files into its directory and open them.  *keys_out is
+ * the version's key count. */
 int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
                       uint64_t version);
 
@@ -104,8 +102,5 @@ int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
  * SSTs the checkpoint location lacks, publish the meta. */
 int ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p,
                        uint64_t base, uint64_t next, uint64_t keys);
-
-/* A fresh instance uid. */
-uint64_t ss_rdb__uid(void);
 
 #endif

@@ -31,26 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (1u << 20)
-
-uint64_t
-ss_rdb__uid(void)
-{
-    uint64_t uid = 0;
-    struct timespec ts;
-
-    if (getrandom(&uid, sizeof(uid), 0) != (ssize_t)sizeof(uid)) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uid = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-              ((uint64_t)getpid() << 16);
-    }
-    return uid;
-}
 
 static bool
 is_sst(const char *name)
@@ -268,7 +252,6 @@ ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
     }
     if ((rc = download(in, p, &m)) < 0 || (rc = open_downloaded(in, p, &m)) < 0)
         goto out;
-    in->uid = ss_rdb__uid();
     *keys_out = m.num_keys;
 out:
     ss_meta_free(&m);
