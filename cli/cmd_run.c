@@ -15,14 +15,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+/* The signal that asked the run to stop (SIGINT, SIGTERM), or 0. */
 static volatile sig_atomic_t stop_flag;
 
+/* The first SIGINT/SIGTERM stops the run at the next batch boundary
+ * (SA_RESETHAND: a second one kills it, which a restart recovers from
+ * exactly once).  Only async-signal-safe calls here. */
 static void
 on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    static const char msg[] = "statestore run: stopping after the current "
+                              "batch (signal again to stop at once)\n";
+    ssize_t n;
+
+    stop_flag = sig;
+    n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)n;
 }
 
 static void
@@ -120,9 +131,34 @@ run_usage(FILE *f)
         "  statestore run --input events/ --checkpoint ck2 --output dedup/ \\\n"
         "      --event-time ts --dedup user,event_id --watermark 1m\n"
         "\n"
+        "Bad input: a line that does not parse, lacks a field the query "
+        "needs, or\n"
+        "has a group-by/dedup key over the store's key limit, and a CSV "
+        "file whose\n"
+        "header does not name those fields, are reported as file:line and "
+        "skipped\n"
+        "(--on-bad-input skip).  With --on-bad-input fail the run stops "
+        "there;\n"
+        "running again with skip replays that batch and skips exactly "
+        "those lines.\n"
+        "\n"
+        "Output numbers: counts and integer values exactly, other values "
+        "with the\n"
+        "fewest digits that read back as the same double; an aggregate with "
+        "no\n"
+        "value, or past double's range (a sum overflowing to infinity), is "
+        "null\n"
+        "(CSV: an empty cell).\n"
+        "\n"
         "Exit status: 0 when the available input is processed, 1 on an error "
         "(the\n"
-        "message names the file, line or option), 2 on a usage error.\n");
+        "message names the file, line or option), 2 on a usage error, 3 when "
+        "another\n"
+        "run is using the checkpoint (or took over its state), 128+N "
+        "when\n"
+        "signal N (SIGINT 130, SIGTERM 143) stopped the run at a batch "
+        "boundary\n"
+        "(every batch it started is committed; run again to continue).\n");
 }
 
 typedef struct run_args {
@@ -130,6 +166,7 @@ typedef struct run_args {
     cli_opts opts;
     const char *provider;
     char group_buf[512], agg_buf[512], dedup_buf[512];
+    char input_buf[4096];
     int quiet;
 } run_args;
 
@@ -180,12 +217,78 @@ parse_dur(int64_t *out, const char *flag, const char *v)
     return 0;
 }
 
+/* A path option's value: given and not empty. */
+static int
+parse_path(const char **out, const char *flag, const char *v)
+{
+    if (!v[0]) {
+        fprintf(stderr, "statestore run: %s needs a path (got \"\")\n", flag);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * `path` spelt one way, into out: repeated and trailing slashes and "."
+ * components dropped ("dir/", "./dir" and "dir//" are "dir"), so the
+ * query fingerprint does not depend on how the folder was typed.  ".."
+ * and symbolic links are kept as given (resolving them would tie the
+ * checkpoint to one working directory).
+ */
+static int
+normalize_path(char *out, size_t size, const char *path)
+{
+    const char *p = path;
+    size_t n = 0, len;
+
+    if (strlen(path) >= size)
+        return -1;
+    if (*p == '/')
+        out[n++] = '/';
+    while (*p) {
+        while (*p == '/')
+            p++;
+        len = strcspn(p, "/");
+        if (len == 0)
+            break;
+        if (!(len == 1 && p[0] == '.')) {
+            if (n && out[n - 1] != '/')
+                out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p += len;
+    }
+    if (n == 0)
+        out[n++] = '.';
+    out[n] = '\0';
+    return 0;
+}
+
+/* Do two folder paths name the same folder?  By device and inode when
+ * both exist, else by their normalised spelling. */
+static int
+same_dir(const char *a, const char *b)
+{
+    char na[4096], nb[4096];
+    struct stat sa, sb;
+
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (normalize_path(na, sizeof(na), a) < 0 ||
+        normalize_path(nb, sizeof(nb), b) < 0)
+        return 0;
+    return strcmp(na, nb) == 0;
+}
+
 /* Split a comma list into `names` (at most max), in place in buf. */
 static int
 split_list(const char **names, size_t *n, size_t max, char *buf, size_t bufsize,
            const char *flag, const char *v)
 {
     char *save = NULL, *item;
+    size_t i;
 
     if (!v || !v[0] || strlen(v) >= bufsize) {
         fprintf(stderr, "statestore run: %s needs a list of fields\n", flag);
@@ -200,6 +303,12 @@ split_list(const char **names, size_t *n, size_t max, char *buf, size_t bufsize,
                     max);
             return -1;
         }
+        for (i = 0; i < *n; i++)
+            if (strcmp(names[i], item) == 0) {
+                fprintf(stderr, "statestore run: %s: '%s' is given twice\n",
+                        flag, item);
+                return -1;
+            }
         names[(*n)++] = item;
     }
     if (*n == 0) {
@@ -236,12 +345,15 @@ parse_args(run_args *a, int argc, char **argv)
             run_usage(stderr);
             return 2;
         } else if (strcmp(f, "--input") == 0) {
-            o->input = v;
+            rc = parse_path(&o->input, f, v);
         } else if (strcmp(f, "--checkpoint") == 0) {
-            o->checkpoint = v;
+            rc = parse_path(&o->checkpoint, f, v);
         } else if (strcmp(f, "--output") == 0) {
-            o->output = v;
+            rc = parse_path(&o->output, f, v);
         } else if (strcmp(f, "--event-time") == 0) {
+            if (!v[0])
+                rc = -1, fprintf(stderr, "statestore run: --event-time "
+                                         "needs a field name\n");
             o->event_time = v;
         } else if (strcmp(f, "--window") == 0) {
             rc = parse_dur(&o->wagg.window_ms, f, v);
@@ -314,7 +426,7 @@ parse_args(run_args *a, int argc, char **argv)
         } else if (strcmp(f, "--poll-ms") == 0) {
             rc = parse_uns(&o->poll_ms, f, v);
         } else if (strcmp(f, "--metrics-json") == 0) {
-            o->metrics_json = v;
+            rc = parse_path(&o->metrics_json, f, v);
         } else {
             fprintf(stderr, "statestore run: unknown option '%s'\n\n", f);
             run_usage(stderr);
@@ -338,7 +450,23 @@ parse_args(run_args *a, int argc, char **argv)
         }
         if (!have_slide)
             o->wagg.slide_ms = o->wagg.window_ms;
-        if (ss_wagg__parse_aggs(&o->wagg, a->agg_buf) < 0) {
+        if (o->wagg.window_ms <= 0 || o->wagg.slide_ms <= 0) {
+            fprintf(stderr, "statestore run: --window and --slide must be "
+                            "> 0\n");
+            return 2;
+        }
+        if (o->wagg.slide_ms > o->wagg.window_ms) {
+            fprintf(stderr, "statestore run: --slide larger than --window "
+                            "would skip events\n");
+            return 2;
+        }
+        if (o->wagg.window_ms / o->wagg.slide_ms > 1000) {
+            fprintf(stderr, "statestore run: --window/--slide > 1000 "
+                            "windows per event\n");
+            return 2;
+        }
+        if (ss_wagg__parse_aggs(&o->wagg, a->agg_buf) < 0 ||
+            ss_wagg__check_names(&o->wagg) < 0) {
             fprintf(stderr, "statestore run: %s\n", ss_error_last());
             return 2;
         }
@@ -346,6 +474,32 @@ parse_args(run_args *a, int argc, char **argv)
         fprintf(stderr, "statestore run: --group-by, --agg and --slide need "
                         "--window\n");
         return 2;
+    }
+    if (!o->have_window && !o->n_dedup) {
+        fprintf(stderr, "statestore run: no operator: give --window "
+                        "(aggregation) and/or --dedup\n");
+        return 2;
+    }
+    if (o->partitions < 1 || o->partitions > 4096) {
+        fprintf(stderr, "statestore run: --partitions %u not in 1..4096\n",
+                o->partitions);
+        return 2;
+    }
+    if (strcmp(o->input, "-") != 0) {
+        if (normalize_path(a->input_buf, sizeof(a->input_buf), o->input) < 0) {
+            fprintf(stderr, "statestore run: --input: path too long\n");
+            return 2;
+        }
+        o->input = a->input_buf;
+        /* Part files written into the input would be read back as input. */
+        if (o->output && strcmp(o->output, "-") != 0 &&
+            same_dir(o->input, o->output)) {
+            fprintf(stderr,
+                    "statestore run: --output %s is the --input "
+                    "folder; give another folder\n",
+                    o->output);
+            return 2;
+        }
     }
     o->wagg.lateness_ms = o->lateness_ms;
     return 0;
@@ -356,6 +510,7 @@ cmd_run(int argc, char **argv)
 {
     static run_args a;
     static char prov_opt[128];
+    struct sigaction sa;
     ss_run_stats st;
     const char *opts[70];
     size_t n = 0, i;
@@ -376,22 +531,39 @@ cmd_run(int argc, char **argv)
     a.o.progress = a.quiet ? NULL : stderr;
     a.o.errors = stderr;
     a.o.stop = &stop_flag;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     rc = ss_run(&st, &a.o);
-    if (st.batches == 0)
+    /* After a failure only the batches done before it are worth a line:
+     * "no new input" would be false. */
+    if (st.batches == 0 && rc == 0 && !stop_flag)
         fprintf(stderr,
                 "statestore run: no new input (%" PRIu64
                 " batches committed in %s)\n",
                 st.first_batch, a.o.checkpoint);
-    else
+    else if (st.batches > 0)
         fprintf(stderr,
                 "statestore run: batches %" PRIu64 "..%" PRIu64 " (%" PRIu64
                 " replayed): %" PRIu64 " rows in, %" PRIu64 " bad, %" PRIu64
                 " late, %" PRIu64 " duplicates, %" PRIu64 " rows out\n",
                 st.first_batch, st.first_batch + st.batches - 1, st.replayed,
                 st.rows_in, st.bad, st.late, st.duplicates, st.rows_out);
-    if (rc < 0)
-        return cli_fail("run", "run", rc);
+    if (rc < 0) {
+        cli_fail("run", "run", rc);
+        /* Another run holds the checkpoint or took over its stores. */
+        return rc == SS_EBUSY || rc == SS_EFENCED ? 3 : 1;
+    }
+    if (stop_flag) {
+        fprintf(stderr,
+                "statestore run: stopped by %s at a batch boundary: %" PRIu64
+                " batches committed in %s; run again to continue\n",
+                stop_flag == SIGINT ? "SIGINT" : "SIGTERM",
+                st.first_batch + st.batches, a.o.checkpoint);
+        return 128 + stop_flag;
+    }
     return 0;
 }

@@ -38,6 +38,23 @@
  *    committing produces version V+1.  If versions above V already exist
  *    (the caller went back in time), committing V+1 first deletes them,
  *    newest first, so the visible versions are always one lineage.
+ *    Which versions exist is always read from the checkpoint itself,
+ *    never from what this process remembers: another process may have
+ *    written them.
+ *
+ * 7. Many processes.  Any number of providers, in any processes and on
+ *    any hosts sharing the location, may read it.  At most one may write:
+ *    a provider's first writable load takes a new writer epoch (a file
+ *    writer-<E> naming pid, host and time), which fences every provider
+ *    holding an older one.  A fenced provider's commit and writable
+ *    loads return SS_EFENCED with a message naming the writer that took
+ *    over; it still reads, and must be reopened to write again.  Every
+ *    commit checks the fence and publishes its version only if absent,
+ *    under an inter-process lock of the location, so of two writers of
+ *    one version exactly one succeeds.  Only the current writer deletes
+ *    files (retention, SST object collection).  Every file carries the
+ *    store's id (store.id, fixed when the store was created); a file of
+ *    another store is refused with SS_ECORRUPT naming both.
  */
 #ifndef STATESTORE_H
 #define STATESTORE_H
@@ -72,7 +89,8 @@ enum {
     SS_ELIMIT = -8,    /**< a configured or built-in limit was hit */
     SS_EBUSY = -9,     /**< the provider already has a writable store */
     SS_EFATAL = -10,   /**< an earlier failure poisoned the provider */
-    SS_EDONE = -11     /**< iterator exhausted (not an error) */
+    SS_EDONE = -11,    /**< iterator exhausted (not an error) */
+    SS_EFENCED = -12   /**< another writer took over the store (7.) */
 };
 
 /** Largest key, in bytes.  Keys must be at least 1 byte. */
@@ -150,15 +168,18 @@ SS_EXTERN int ss_provider_cf(unsigned *out, ss_provider *provider,
 
 /**
  * Load `version` as a writable store.  Only one writable store may be open
- * per provider.  Loading the version the provider last committed or
- * loaded, or one of the `max_versions_in_memory` before it, is served from
- * memory; any other version is rebuilt from the checkpoint files.
+ * per provider.  The last `max_versions_in_memory` versions this provider
+ * committed or loaded (the current one included) are served from memory;
+ * any other version is rebuilt from the checkpoint files.
  *
  * @param[out] out  the store
  * @return 0, SS_ENOTFOUND (version not in the checkpoint), SS_ECORRUPT or
  *         SS_EVERSION (a file failed its checks; message names it),
  *         SS_EBUSY (a writable store is already open), SS_ELIMIT
- *         (state exceeds memory_limit_bytes), SS_EFATAL.
+ *         (state exceeds memory_limit_bytes), SS_EFENCED (another
+ *         provider took over as the writer, convention 7), SS_EFATAL.
+ * @note The first writable load of a provider takes the writer epoch
+ *       (convention 7), fencing older writers of the location.
  */
 SS_EXTERN int ss_provider_load(ss_store **out, ss_provider *provider,
                                uint64_t version);
@@ -227,7 +248,11 @@ SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
  * @note Invalidates slices and iterators obtained from this store.
  * @param[out] version_out  the new version (may be NULL)
  * @return 0, SS_EIO (the provider is then SS_EFATAL until reopened; the
- *         checkpoint still holds the previous version intact), SS_EINVAL
+ *         checkpoint still holds the previous version intact), SS_EFENCED
+ *         (another writer took over, convention 7: nothing was published;
+ *         the provider refuses writes until reopened, reads still work),
+ *         SS_ENOTFOUND (the base version was deleted meanwhile by another
+ *         process), SS_EINVAL
  */
 SS_EXTERN int ss_store_commit(uint64_t *version_out, ss_store *store);
 

@@ -302,6 +302,24 @@ ss_fault_rename(const char *from, const char *to)
     return rc;
 }
 
+/* link(2) is the filesystem's create-if-absent commit: counted with
+ * rename, as both make a name visible. */
+int
+ss_fault_link(const char *from, const char *to)
+{
+    int err = 0, action = decide(SS_FAULT_RENAME, -1, to, &err), rc;
+
+    if (action == FAIL) {
+        errno = err;
+        return -1;
+    }
+    rc = link(from, to);
+    if (rc == 0)
+        check_root(to);
+    after(action);
+    return rc;
+}
+
 int
 ss_fault_unlink(const char *path)
 {

@@ -6,7 +6,7 @@
  *
  * The one hook: local_fs.c includes this header under SS_TESTING, and the
  * macros at the end turn its I/O calls (open, write, fsync, close,
- * rename, unlink, read, fstat, stat, opendir, mkdir) into the ss_fault_*
+ * rename, link, unlink, read, fstat, stat, opendir, mkdir) into the ss_fault_*
  * wrappers below.  Unarmed, a wrapper is the plain call.
  *
  * Armed with (mask, n, mode), the wrappers count the calls whose class is
@@ -48,7 +48,7 @@ enum {
     SS_FAULT_WRITE,
     SS_FAULT_FSYNC,
     SS_FAULT_CLOSE,
-    SS_FAULT_RENAME,
+    SS_FAULT_RENAME, /* rename, link */
     SS_FAULT_UNLINK,
     SS_FAULT_READ,
     SS_FAULT_STAT, /* stat, fstat */
@@ -107,6 +107,7 @@ ssize_t ss_fault_read(int fd, void *buf, size_t len);
 int ss_fault_fsync(int fd);
 int ss_fault_close(int fd);
 int ss_fault_rename(const char *from, const char *to);
+int ss_fault_link(const char *from, const char *to);
 int ss_fault_unlink(const char *path);
 int ss_fault_stat(const char *path, struct stat *sb);
 int ss_fault_fstat(int fd, struct stat *sb);
@@ -120,6 +121,7 @@ int ss_fault_mkdir(const char *path, mode_t mode);
 #define fsync(fd) ss_fault_fsync(fd)
 #define close(fd) ss_fault_close(fd)
 #define rename(from, to) ss_fault_rename(from, to)
+#define link(from, to) ss_fault_link(from, to)
 #define unlink(path) ss_fault_unlink(path)
 #define stat(path, sb) ss_fault_stat(path, sb)
 #define fstat(fd, sb) ss_fault_fstat(fd, sb)

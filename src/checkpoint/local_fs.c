@@ -12,6 +12,15 @@
  * directory entry was synced after the rename.
  * Invariant 3: temp files start with '.', are never listed, and stale ones
  * (from a crashed writer) are removed when the storage is opened.
+ * Invariant 4: writer_commit_new links the synced temp file to <name>
+ * (link(2) fails with EEXIST if the name exists, atomically, also on
+ * NFS), so of two writers of one name exactly one succeeds.
+ * Invariant 5: lock is flock(LOCK_EX) on "<dir>/.lock", a separate open
+ * file description per call, so it excludes other processes and other
+ * providers of this process alike; the kernel drops it when its holder
+ * dies, so a crashed holder never wedges the location.
+ * Invariant 6: every directory this backend creates is fsynced into its
+ * parent, so a version in a new directory survives power loss too.
  */
 #include "checkpoint/storage.h"
 
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,9 +44,20 @@
 #include "checkpoint/fault.h"
 #endif
 
+/* What lock hands out: the storage's lock descriptor. */
+struct ss_storage_lock {
+    int fd;
+};
+
 typedef struct fs_storage {
     ss_storage base;
     char *dir;
+    /* "<dir>/.lock", opened at the first lock and kept: one open file
+     * description per storage, so flock excludes other storages (other
+     * processes, other providers here); threads of one provider are
+     * already serialised by the delta log's files_lock. */
+    int lock_fd;
+    ss_storage_lock held;
 } fs_storage;
 
 struct ss_storage_writer {
@@ -173,8 +194,10 @@ fs_writer_abort(ss_storage_writer *w)
     errno = saved;
 }
 
+/* Sync and close the temp file, then make it visible as the final name:
+ * by rename (replacing), or by link (only if absent: invariant 4). */
 static int
-fs_writer_commit(ss_storage_writer *w)
+writer_publish(ss_storage_writer *w, bool only_new)
 {
     int rc, fd = w->fd;
 
@@ -192,7 +215,27 @@ fs_writer_commit(ss_storage_writer *w)
                           strerror(errno));
         goto fail;
     }
-    if (rename(w->tmp, w->final) < 0) {
+    if (only_new) {
+        if (link(w->tmp, w->final) < 0) {
+            rc = errno == EEXIST ? SS_EEXISTS : SS_EIO;
+            rc = ss_error_set(rc, "%s: %s", w->final,
+                              rc == SS_EEXISTS ? "already exists (written "
+                                                 "by another writer)"
+                                               : strerror(errno));
+            goto fail;
+        }
+        /* The name holds the data now.  A failed unlink leaves only a
+         * leftover temp, but is reported: the caller cannot know
+         * whether the directory is in the state it expects. */
+        if (unlink(w->tmp) < 0) {
+            rc = ss_error_set(SS_EIO,
+                              "%s: cannot remove after linking to "
+                              "%s: %s",
+                              w->tmp, w->final, strerror(errno));
+            writer_release(w);
+            return rc;
+        }
+    } else if (rename(w->tmp, w->final) < 0) {
         rc = ss_error_set(SS_EIO, "%s: rename to %s failed: %s", w->tmp,
                           w->final, strerror(errno));
         goto fail;
@@ -203,6 +246,55 @@ fs_writer_commit(ss_storage_writer *w)
 fail:
     fs_writer_abort(w);
     return rc;
+}
+
+static int
+fs_writer_commit(ss_storage_writer *w)
+{
+    return writer_publish(w, false);
+}
+
+static int
+fs_writer_commit_new(ss_storage_writer *w)
+{
+    return writer_publish(w, true);
+}
+
+static int
+fs_lock(ss_storage_lock **out, ss_storage *base)
+{
+    fs_storage *st = (fs_storage *)base;
+    char *p;
+    int rc;
+
+    *out = NULL;
+    if (st->lock_fd < 0) {
+        if (!(p = path_join(st->dir, ".lock")))
+            return ss_error_set(SS_ENOMEM, "out of memory locking %s", st->dir);
+        st->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (st->lock_fd < 0) {
+            rc = ss_error_set(SS_EIO, "%s: cannot open lock file: %s", p,
+                              strerror(errno));
+            free(p);
+            return rc;
+        }
+        free(p);
+    }
+    while (flock(st->lock_fd, LOCK_EX) < 0) {
+        if (errno != EINTR)
+            return ss_error_set(SS_EIO, "%s/.lock: cannot lock: %s", st->dir,
+                                strerror(errno));
+    }
+    st->held.fd = st->lock_fd;
+    *out = &st->held;
+    return 0;
+}
+
+static void
+fs_unlock(ss_storage_lock *l)
+{
+    if (l)
+        flock(l->fd, LOCK_UN);
 }
 
 static int
@@ -366,32 +458,63 @@ fs_free(ss_storage *base)
 
     if (!st)
         return;
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
     free(st->dir);
     free(st);
+}
+
+/* Create `path` if absent; a new directory is fsynced into its parent
+ * (invariant 6). */
+static int
+mkdir_one(const char *path)
+{
+    char *parent, *slash;
+    int rc;
+
+    if (mkdir(path, 0755) < 0) {
+        if (errno == EEXIST)
+            return 0;
+        return ss_error_set(SS_EIO, "%s: cannot create directory: %s", path,
+                            strerror(errno));
+    }
+    if (!(parent = strdup(path)))
+        return ss_error_set(SS_ENOMEM, "out of memory");
+    slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0'; /* "/x": the parent is "/" */
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(parent, ".");
+    rc = sync_dir(parent);
+    free(parent);
+    return rc;
 }
 
 static int
 mkdir_p(const char *dir)
 {
-    char *p = strdup(dir), *s;
+    char *p, *s;
     int rc = 0;
 
-    if (!p)
+    if (!dir[0])
+        return ss_error_set(SS_EINVAL, "checkpoint directory path is empty");
+    if (!(p = strdup(dir)))
         return ss_error_set(SS_ENOMEM, "out of memory");
+    for (s = p + strlen(p) - 1; s > p && *s == '/'; s--)
+        *s = '\0';
     for (s = p + 1; *s; s++) {
-        if (*s != '/')
+        if (*s != '/' || s[-1] == '/')
             continue;
         *s = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-            rc = ss_error_set(SS_EIO, "%s: cannot create directory: %s", p,
-                              strerror(errno));
-            break;
-        }
+        rc = mkdir_one(p);
         *s = '/';
+        if (rc < 0)
+            break;
     }
-    if (rc == 0 && mkdir(p, 0755) < 0 && errno != EEXIST)
-        rc = ss_error_set(SS_EIO, "%s: cannot create directory: %s", p,
-                          strerror(errno));
+    if (rc == 0)
+        rc = mkdir_one(p);
     free(p);
     return rc;
 }
@@ -457,11 +580,13 @@ ss_local_fs_open(ss_storage **out, const char *dir)
         return ss_error_set(SS_ENOMEM, "out of memory opening %s", dir);
     }
     remove_stale_temps(dir);
+    st->lock_fd = -1;
     st->base.version = SS_STORAGE_VERSION;
     st->base.location = st->dir;
     st->base.writer_open = fs_writer_open;
     st->base.writer_write = fs_writer_write;
     st->base.writer_commit = fs_writer_commit;
+    st->base.writer_commit_new = fs_writer_commit_new;
     st->base.writer_abort = fs_writer_abort;
     st->base.reader_open = fs_reader_open;
     st->base.reader_read = fs_reader_read;
@@ -469,6 +594,8 @@ ss_local_fs_open(ss_storage **out, const char *dir)
     st->base.list = fs_list;
     st->base.remove = fs_remove;
     st->base.exists = fs_exists;
+    st->base.lock = fs_lock;
+    st->base.unlock = fs_unlock;
     st->base.free = fs_free;
     *out = &st->base;
     return 0;

@@ -22,8 +22,9 @@ ss_storage_open(ss_storage **out, const char *location)
     return ss_local_fs_open(out, location);
 }
 
-int
-ss_storage_put(ss_storage *st, const char *name, const void *data, size_t len)
+static int
+put_whole(ss_storage *st, const char *name, const void *data, size_t len,
+          bool only_new)
 {
     ss_storage_writer *w;
     int rc;
@@ -34,7 +35,20 @@ ss_storage_put(ss_storage *st, const char *name, const void *data, size_t len)
         st->writer_abort(w);
         return rc;
     }
-    return st->writer_commit(w);
+    return only_new ? st->writer_commit_new(w) : st->writer_commit(w);
+}
+
+int
+ss_storage_put(ss_storage *st, const char *name, const void *data, size_t len)
+{
+    return put_whole(st, name, data, len, false);
+}
+
+int
+ss_storage_put_new(ss_storage *st, const char *name, const void *data,
+                   size_t len)
+{
+    return put_whole(st, name, data, len, true);
 }
 
 void

@@ -15,8 +15,10 @@
 #include "util/clock.h"
 #include "util/crc32c.h"
 #include "util/error.h"
+#include "util/random.h"
 
 #include <lz4.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,16 @@
 #define MAX_RAW_BLOCK                                                          \
     ((size_t)SS_MAX_KEY_LEN + SS_MAX_VALUE_LEN + 4u * 1024u * 1024u)
 #define RECORD_OVERHEAD 22u /* op, cf, two varints */
+
+char *
+ss_store_id_hex(char *buf, const unsigned char id[SS_STORE_ID_LEN])
+{
+    unsigned i;
+
+    for (i = 0; i < SS_STORE_ID_LEN; i++)
+        snprintf(buf + 2 * i, 3, "%02x", id[i]);
+    return buf;
+}
 
 const char *
 ss_codec_name(unsigned codec)
@@ -44,6 +56,8 @@ ss_file_kind_name(unsigned kind)
     case SS_FILE_DELTA: return "delta";
     case SS_FILE_SNAPSHOT: return "snapshot";
     case SS_FILE_META: return "meta";
+    case SS_FILE_IDENTITY: return "store identity";
+    case SS_FILE_WRITER: return "writer epoch";
     default: return "unknown";
     }
 }
@@ -66,11 +80,12 @@ ss_frame_writer_open(ss_frame_writer *fw, ss_storage *st, const char *name,
                      const ss_file_header *h, int level, size_t block_size)
 {
     ss_buf hdr = SS_BUF_INIT;
-    unsigned char fixed[28], crc[4];
+    unsigned char fixed[SS_FRAME_FIXED_HEADER], crc[4];
     unsigned i;
     int rc;
 
     memset(fw, 0, sizeof(*fw));
+    memset(fixed, 0, sizeof(fixed));
     fw->st = st;
     fw->codec = h->codec;
     fw->level = level;
@@ -81,7 +96,11 @@ ss_frame_writer_open(ss_frame_writer *fw, ss_storage *st, const char *name,
     fixed[10] = (unsigned char)h->kind;
     fixed[11] = (unsigned char)h->codec;
     ss_store_le64(fixed + 16, h->version);
-    ss_store_le32(fixed + 24, h->n_cf);
+    memcpy(fixed + 24, st->store_id, SS_STORE_ID_LEN);
+    ss_store_le64(fixed + 40, st->writer_epoch);
+    fw->nonce = ss_random_u64();
+    ss_store_le64(fixed + 48, fw->nonce);
+    ss_store_le32(fixed + 56, h->n_cf);
     if ((rc = ss_buf_append(&hdr, fixed, sizeof(fixed))) < 0)
         goto out;
     for (i = 0; i < h->n_cf; i++) {
@@ -200,17 +219,29 @@ ss_frame_writer_finish(ss_frame_writer *fw)
     return emit(fw, tr + 8, 4);
 }
 
-int
-ss_frame_writer_commit(ss_frame_writer *fw)
+static int
+writer_commit(ss_frame_writer *fw, bool only_new)
 {
     ss_storage_writer *w = fw->w;
     int rc;
 
     fw->w = NULL;
-    rc = fw->st->writer_commit(w);
+    rc = only_new ? fw->st->writer_commit_new(w) : fw->st->writer_commit(w);
     ss_buf_free(&fw->raw);
     ss_buf_free(&fw->out);
     return rc;
+}
+
+int
+ss_frame_writer_commit(ss_frame_writer *fw)
+{
+    return writer_commit(fw, false);
+}
+
+int
+ss_frame_writer_commit_new(ss_frame_writer *fw)
+{
+    return writer_commit(fw, true);
 }
 
 void
@@ -254,7 +285,8 @@ read_exact(ss_frame_reader *fr, void *buf, size_t len)
 static int
 parse_header(ss_frame_reader *fr, unsigned kind, uint64_t version)
 {
-    unsigned char fixed[28], *tbl = NULL;
+    unsigned char fixed[SS_FRAME_FIXED_HEADER], *tbl = NULL;
+    char want[33], got[33];
     const unsigned char *p, *end;
     uint32_t hlen, stored_crc;
     unsigned i, fv;
@@ -306,14 +338,20 @@ parse_header(ss_frame_reader *fr, unsigned kind, uint64_t version)
     if (fv != SS_FORMAT_VERSION) {
         rc = ss_error_set(SS_EVERSION,
                           "%s: format version %u is not "
-                          "supported (this build reads version %u)",
-                          fr->path, fv, SS_FORMAT_VERSION);
+                          "supported (this build reads version %u%s)",
+                          fr->path, fv, SS_FORMAT_VERSION,
+                          fv == 1 ? "; version 1 files carry no store "
+                                    "identity and are not read"
+                                  : "");
         goto out;
     }
     fr->header.kind = fixed[10];
     fr->header.codec = fixed[11];
     fr->header.version = ss_load_le64(fixed + 16);
-    fr->header.n_cf = ss_load_le32(fixed + 24);
+    memcpy(fr->header.store_id, fixed + 24, SS_STORE_ID_LEN);
+    fr->header.writer_epoch = ss_load_le64(fixed + 40);
+    fr->header.nonce = ss_load_le64(fixed + 48);
+    fr->header.n_cf = ss_load_le32(fixed + 56);
     if (fr->header.kind != kind) {
         rc = ss_error_set(SS_ECORRUPT, "%s: is a %s file, expected %s",
                           fr->path, ss_file_kind_name(fr->header.kind),
@@ -326,6 +364,15 @@ parse_header(ss_frame_reader *fr, unsigned kind, uint64_t version)
                           "%llu",
                           fr->path, (unsigned long long)fr->header.version,
                           (unsigned long long)version);
+        goto out;
+    }
+    if (fr->st->has_store_id &&
+        memcmp(fr->header.store_id, fr->st->store_id, SS_STORE_ID_LEN) != 0) {
+        rc = ss_error_set(SS_ECORRUPT,
+                          "%s: belongs to store %s, but this location is "
+                          "store %s (a file copied from another store?)",
+                          fr->path, ss_store_id_hex(got, fr->header.store_id),
+                          ss_store_id_hex(want, fr->st->store_id));
         goto out;
     }
     if (fr->header.codec > SS_CODEC_ZSTD) {

@@ -5,13 +5,19 @@
  *
  *   HEADER
  *     0   8  magic 89 53 53 54 0D 0A 1A 0A  ("\x89SST\r\n\x1a\n")
- *     8   2  format version (1)
- *    10   1  kind: 1 = delta, 2 = snapshot, 3 = meta (format/meta.h)
+ *     8   2  format version (2)
+ *    10   1  kind: 1 = delta, 2 = snapshot, 3 = meta (format/meta.h),
+ *            4 = store identity, 5 = writer epoch (providers/writer.h)
  *    11   1  codec: 0 = none, 1 = lz4, 2 = zstd
  *    12   4  H = header length in bytes, including this table and its CRC
- *    16   8  store version the file belongs to
- *    24   4  N = number of column families
- *    28      N entries: u8 flags (bit 0 = ordered), u8 name length L
+ *    16   8  store version the file belongs to (0 for kinds 4 and 5)
+ *    24  16  store id: the store this file belongs to (fixed when the
+ *            store was created; a reader refuses a file of another store)
+ *    40   8  writer epoch of the process that wrote the file (0: none)
+ *    48   8  file nonce: random, distinct for every file written, so a
+ *            rewritten version is told from the one it replaced
+ *    56   4  N = number of column families
+ *    60      N entries: u8 flags (bit 0 = ordered), u8 name length L
  *            (1..255), L name bytes.  Entry i is the file-local family id
  *            i; entries are sorted by name, so (id, key) order is
  *            (name, key) order in every file.
@@ -45,13 +51,20 @@
 
 #include <stdint.h>
 
-#define SS_FORMAT_VERSION 1u
+#define SS_FORMAT_VERSION 2u
+#define SS_FRAME_FIXED_HEADER 60u
 #define SS_FRAME_MAGIC "\x89SST\r\n\x1a\n"
 #define SS_FRAME_BLOCK_HEADER 16u
 #define SS_FRAME_TRAILER 12u
 #define SS_MAX_CFS 256u
 
-enum { SS_FILE_DELTA = 1, SS_FILE_SNAPSHOT = 2, SS_FILE_META = 3 };
+enum {
+    SS_FILE_DELTA = 1,
+    SS_FILE_SNAPSHOT = 2,
+    SS_FILE_META = 3,
+    SS_FILE_IDENTITY = 4,
+    SS_FILE_WRITER = 5
+};
 enum { SS_CODEC_NONE = 0, SS_CODEC_LZ4 = 1, SS_CODEC_ZSTD = 2 };
 enum { SS_OP_PUT = 1, SS_OP_REMOVE = 2 };
 
@@ -66,6 +79,11 @@ typedef struct ss_file_header {
     uint64_t version;
     unsigned n_cf;
     ss_cf_entry *cf; /* n_cf entries, sorted by name */
+    /* Read from the file by the reader; the writer takes them from its
+     * storage (store_id, writer_epoch) and makes a fresh nonce. */
+    unsigned char store_id[SS_STORE_ID_LEN];
+    uint64_t writer_epoch;
+    uint64_t nonce;
 } ss_file_header;
 
 typedef struct ss_record {
@@ -90,6 +108,7 @@ typedef struct ss_frame_writer {
     uint64_t total_records;
     uint32_t crc;
     uint64_t bytes;
+    uint64_t nonce;     /* the file nonce written into the header */
     uint64_t encode_ns; /* compressing and framing */
     uint64_t write_ns;  /* handing bytes to storage */
 } ss_frame_writer;
@@ -121,12 +140,15 @@ int ss_frame_writer_add(ss_frame_writer *fw, unsigned op, unsigned cf,
 int ss_frame_writer_finish(ss_frame_writer *fw);
 /* Make the file durable and visible. */
 int ss_frame_writer_commit(ss_frame_writer *fw);
+/* The same, only if no file of that name exists (SS_EEXISTS). */
+int ss_frame_writer_commit_new(ss_frame_writer *fw);
 /* Drop the file; safe after any failure and after commit.  */
 void ss_frame_writer_abort(ss_frame_writer *fw);
 
 /* Open `name`, checking its header against the expected kind and store
- * version.  SS_ENOTFOUND if absent, SS_ECORRUPT / SS_EVERSION naming the
- * file otherwise. */
+ * version, and (when the storage knows its store id) that the file
+ * belongs to this store.  SS_ENOTFOUND if absent, SS_ECORRUPT /
+ * SS_EVERSION naming the file otherwise. */
 int ss_frame_reader_open(ss_frame_reader *fr, ss_storage *st, const char *name,
                          unsigned kind, uint64_t version);
 /* Next record (borrowed until the next call); SS_EDONE after the trailer
@@ -135,6 +157,8 @@ int ss_frame_reader_next(ss_frame_reader *fr, ss_record *rec);
 void ss_frame_reader_close(ss_frame_reader *fr);
 
 const char *ss_codec_name(unsigned codec);
+/* A store id as 32 hex digits (buf of at least 33 bytes). */
+char *ss_store_id_hex(char *buf, const unsigned char id[SS_STORE_ID_LEN]);
 const char *ss_file_kind_name(unsigned kind);
 
 #endif

@@ -9,7 +9,9 @@
  *     u8 how (0 = object in the checkpoint location, 1 = inline),
  *     varint size, u32 CRC-32C of the file's bytes (little-endian), then
  *     the object name (how 0, 1..159 bytes) or the file's bytes (how 1)
- *   key "k:num_keys"            varint: live keys of the version
+ *   key "k:num_keys"            varint: live keys of the version (bit
+ *                               63 set: an estimate, recounted by a
+ *                               loader that keeps exact counts)
  *
  * SST files are immutable, so one object serves every version that lists
  * it; the small files (MANIFEST, CURRENT, OPTIONS, empty WALs) are

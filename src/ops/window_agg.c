@@ -44,7 +44,7 @@ int
 ss_wagg__parse_aggs(ss_wagg_query *q, char *spec)
 {
     char *save = NULL, *item, *colon;
-    size_t k, v;
+    size_t k, v, d;
 
     q->n_aggs = 0;
     q->n_vals = 0;
@@ -70,6 +70,10 @@ ss_wagg__parse_aggs(ss_wagg_query *q, char *spec)
         a->kind = (ss_agg_kind)k;
         a->val = -1;
         if (k == SS_AGG_COUNT) {
+            for (d = 0; d < q->n_aggs; d++)
+                if (q->aggs[d].kind == SS_AGG_COUNT)
+                    return ss_error_set(SS_EINVAL,
+                                        "--agg: 'count' is given twice");
             if (colon)
                 return ss_error_set(SS_EINVAL,
                                     "--agg: count takes no field (got "
@@ -84,6 +88,12 @@ ss_wagg__parse_aggs(ss_wagg_query *q, char *spec)
             for (v = 0; v < q->n_vals; v++)
                 if (strcmp(q->vals[v], colon + 1) == 0)
                     break;
+            for (d = 0; v < q->n_vals && d < q->n_aggs; d++)
+                if (q->aggs[d].kind == (ss_agg_kind)k &&
+                    q->aggs[d].val == (int)v)
+                    return ss_error_set(SS_EINVAL,
+                                        "--agg: '%s:%s' is given twice", item,
+                                        colon + 1);
             if (v == q->n_vals) {
                 if (q->n_vals == SS_WAGG_MAX_VALS)
                     return ss_error_set(SS_EINVAL,
@@ -97,6 +107,45 @@ ss_wagg__parse_aggs(ss_wagg_query *q, char *spec)
     }
     if (q->n_aggs == 0)
         return ss_error_set(SS_EINVAL, "--agg: no aggregates given");
+    return 0;
+}
+
+/* The output column name of aggregate `a` into buf. */
+static void
+agg_column(char *buf, size_t size, const ss_wagg_query *q, const ss_agg_spec *a)
+{
+    if (a->kind == SS_AGG_COUNT)
+        snprintf(buf, size, "count");
+    else
+        snprintf(buf, size, "%s_%s", agg_names[a->kind], q->vals[a->val]);
+}
+
+int
+ss_wagg__check_names(const ss_wagg_query *q)
+{
+    char col[640];
+    size_t i, j;
+
+    for (i = 0; i < q->n_group; i++) {
+        if (strcmp(q->group[i], "window_start") == 0 ||
+            strcmp(q->group[i], "window_end") == 0)
+            return ss_error_set(SS_EINVAL,
+                                "--group-by: '%s' is an output column of its "
+                                "own (window bounds)",
+                                q->group[i]);
+        for (j = 0; j < i; j++)
+            if (strcmp(q->group[i], q->group[j]) == 0)
+                return ss_error_set(
+                    SS_EINVAL, "--group-by: '%s' is given twice", q->group[i]);
+        for (j = 0; j < q->n_aggs; j++) {
+            agg_column(col, sizeof(col), q, &q->aggs[j]);
+            if (strcmp(q->group[i], col) == 0)
+                return ss_error_set(SS_EINVAL,
+                                    "--group-by '%s' and --agg would both "
+                                    "write an output column '%s'",
+                                    q->group[i], col);
+        }
+    }
     return 0;
 }
 
@@ -563,8 +612,35 @@ ss_wagg__format_time(char *buf, size_t size, int64_t ms)
                  (long long)(sod % 60));
 }
 
-static int
-json_string(ss_buf *out, const char *s, size_t n)
+void
+ss_wagg__format_double(char *buf, size_t size, double d)
+{
+    const double two53 = 9007199254740992.0;
+    int prec;
+
+    if (!isfinite(d)) {
+        buf[0] = '\0';
+        return;
+    }
+    /* Integers below 2^53 are exact in a double: print every digit. */
+    if (d > -two53 && d < two53 && (double)(int64_t)d == d) {
+        snprintf(buf, size, "%" PRId64, (int64_t)d);
+        if (d == 0 && signbit(d))
+            snprintf(buf, size, "-0");
+        return;
+    }
+    /* The shortest %g that reads back as the same double; 17 digits
+     * always do. */
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+    snprintf(buf, size, "%.17g", d);
+}
+
+int
+ss_wagg__json_string(ss_buf *out, const char *s, size_t n)
 {
     size_t i;
     int rc;
@@ -586,13 +662,18 @@ json_string(ss_buf *out, const char *s, size_t n)
     return ss_buf_append(out, "\"", 1);
 }
 
-static int
-csv_cell(ss_buf *out, const char *s, size_t n)
+int
+ss_wagg__csv_cell(ss_buf *out, const char *s, size_t n)
 {
     size_t i;
     int rc;
 
-    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n))
+    /* Quote what the reader would split or trim: separators, quotes,
+     * line ends, and blanks at either end (batch.c trims a row's end). */
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) &&
+        !memchr(s, '\r', n) &&
+        !(n &&
+          (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')))
         return ss_buf_append(out, s, n);
     if ((rc = ss_buf_append(out, "\"", 1)) < 0)
         return rc;
@@ -606,23 +687,20 @@ csv_cell(ss_buf *out, const char *s, size_t n)
 int
 ss_wagg__format_header(ss_buf *out, const ss_wagg_query *q)
 {
+    char col[640];
     size_t i;
     int rc;
 
     if ((rc = ss_buf_printf(out, "window_start,window_end")) < 0)
         return rc;
     for (i = 0; i < q->n_group; i++)
-        if ((rc = ss_buf_printf(out, ",%s", q->group[i])) < 0)
+        if ((rc = ss_buf_append(out, ",", 1)) < 0 ||
+            (rc = ss_wagg__csv_cell(out, q->group[i], strlen(q->group[i]))) < 0)
             return rc;
     for (i = 0; i < q->n_aggs; i++) {
-        const ss_agg_spec *a = &q->aggs[i];
-
-        if (a->kind == SS_AGG_COUNT)
-            rc = ss_buf_printf(out, ",count");
-        else
-            rc = ss_buf_printf(out, ",%s_%s", agg_names[a->kind],
-                               q->vals[a->val]);
-        if (rc < 0)
+        agg_column(col, sizeof(col), q, &q->aggs[i]);
+        if ((rc = ss_buf_append(out, ",", 1)) < 0 ||
+            (rc = ss_wagg__csv_cell(out, col, strlen(col))) < 0)
             return rc;
     }
     return ss_buf_printf(out, "\n");
@@ -634,7 +712,7 @@ ss_wagg__format_row(ss_buf *out, const ss_wagg_query *q, int format,
                     const unsigned char *val)
 {
     uint64_t a[1 + 4 * SS_WAGG_MAX_VALS];
-    char ts0[40], ts1[40], num[40];
+    char ts0[40], ts1[40], num[40], col[640];
     const unsigned char *p = key + 8, *end = key + klen;
     int64_t start = ss_wagg__dec_time(key);
     int csv = format == SS_OUT_CSV;
@@ -662,15 +740,16 @@ ss_wagg__format_row(ss_buf *out, const ss_wagg_query *q, int format,
             return ss_error_set(SS_ECORRUPT, "window_agg: bad group key");
         if (csv) {
             if ((rc = ss_buf_append(out, ",", 1)) < 0 ||
-                (rc = csv_cell(out, (const char *)p, len)) < 0)
+                (rc = ss_wagg__csv_cell(out, (const char *)p, len)) < 0)
                 return rc;
         } else {
             if ((rc = ss_buf_append(out, ",", 1)) < 0 ||
-                (rc = json_string(out, q->group[i], strlen(q->group[i]))) < 0 ||
+                (rc = ss_wagg__json_string(out, q->group[i],
+                                           strlen(q->group[i]))) < 0 ||
                 (rc = ss_buf_append(out, ":", 1)) < 0)
                 return rc;
             if (type == SS_WAGG_STRING)
-                rc = json_string(out, (const char *)p, len);
+                rc = ss_wagg__json_string(out, (const char *)p, len);
             else
                 rc = ss_buf_append(out, p, len);
             if (rc < 0)
@@ -685,22 +764,26 @@ ss_wagg__format_row(ss_buf *out, const ss_wagg_query *q, int format,
         if (ag->kind == SS_AGG_COUNT)
             snprintf(num, sizeof(num), "%" PRIu64, a[0]);
         else if (s[0] == 0)
-            snprintf(num, sizeof(num), "%s", csv ? "" : "null");
+            num[0] = '\0';
         else if (ag->kind == SS_AGG_SUM)
-            snprintf(num, sizeof(num), "%.15g", bitsd(s[1]));
+            ss_wagg__format_double(num, sizeof(num), bitsd(s[1]));
         else if (ag->kind == SS_AGG_MIN)
-            snprintf(num, sizeof(num), "%.15g", bitsd(s[2]));
+            ss_wagg__format_double(num, sizeof(num), bitsd(s[2]));
         else if (ag->kind == SS_AGG_MAX)
-            snprintf(num, sizeof(num), "%.15g", bitsd(s[3]));
+            ss_wagg__format_double(num, sizeof(num), bitsd(s[3]));
         else
-            snprintf(num, sizeof(num), "%.15g", bitsd(s[1]) / (double)s[0]);
-        if (csv)
+            ss_wagg__format_double(num, sizeof(num),
+                                   bitsd(s[1]) / (double)s[0]);
+        if (csv) {
             rc = ss_buf_printf(out, ",%s", num);
-        else if (ag->kind == SS_AGG_COUNT)
-            rc = ss_buf_printf(out, ",\"count\":%s", num);
-        else
-            rc = ss_buf_printf(out, ",\"%s_%s\":%s", agg_names[ag->kind],
-                               q->vals[ag->val], num);
+        } else {
+            agg_column(col, sizeof(col), q, ag);
+            if ((rc = ss_buf_append(out, ",", 1)) < 0 ||
+                (rc = ss_wagg__json_string(out, col, strlen(col))) < 0)
+                return rc;
+            /* No value, or one past double's range: JSON has no inf. */
+            rc = ss_buf_printf(out, ":%s", num[0] ? num : "null");
+        }
         if (rc < 0)
             return rc;
     }

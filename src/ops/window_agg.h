@@ -58,15 +58,28 @@ typedef struct ss_rec {
     uint32_t key_off, key_len;
     uint32_t dkey_off, dkey_len;
     uint32_t val_idx;
-    uint32_t present;            /* bit i: vals[i] was present and numeric */
-    uint32_t line_off, line_len; /* raw line in the arena (dedup output) */
+    uint32_t present; /* bit i: vals[i] was present and numeric */
+    /* Dedup-only output: the record's fields in the arena, each
+     * type byte, varint name length, name, varint value length, value
+     * (batch.c writes them, sink.c formats them). */
+    uint32_t line_off, line_len;
 } ss_rec;
 
 /*
  * Parse "count,sum:bytes,avg:latency" into q->aggs / q->vals.
- * @return 0 or SS_EINVAL naming the bad item.
+ * @return 0 or SS_EINVAL naming the bad item (unknown, malformed, or an
+ *         aggregate given twice).
  */
 int ss_wagg__parse_aggs(ss_wagg_query *q, char *spec);
+
+/*
+ * Refuse a query whose output rows would repeat a column name: a
+ * --group-by field given twice, or named like a window bound or an
+ * aggregate's column.  (Duplicate aggregates are refused by
+ * ss_wagg__parse_aggs.)
+ * @return 0 or SS_EINVAL naming the column.
+ */
+int ss_wagg__check_names(const ss_wagg_query *q);
 
 /* Canonical text of the query, for the checkpoint's fingerprint. */
 int ss_wagg__describe(ss_buf *out, const ss_wagg_query *q);
@@ -105,12 +118,27 @@ int ss_wagg__format_header(ss_buf *out, const ss_wagg_query *q);
 
 /*
  * Append one output row (JSON object or CSV line, '\n'-terminated) for an
- * emitted (key, value).  Numbers use "%.15g"; window bounds are ISO 8601
- * UTC times.
+ * emitted (key, value).  Numbers as ss_wagg__format_double; an aggregate
+ * with no value (no numeric field in the window) or a non-finite one (a
+ * sum past double's range) is null in JSON and an empty CSV cell.
+ * Window bounds are ISO 8601 UTC times.
  */
 int ss_wagg__format_row(ss_buf *out, const ss_wagg_query *q, int format,
                         const unsigned char *key, size_t klen,
                         const unsigned char *val);
+
+/*
+ * A double as text that reads back (strtod) as the same value: integers
+ * below 2^53 with every digit ("1000000000000002"), others in the
+ * shortest of %.15g, %.16g, %.17g that round-trips ("0.30000000000000004").
+ * A non-finite value gives "" (the caller writes null or an empty cell).
+ */
+void ss_wagg__format_double(char *buf, size_t size, double d);
+
+/* A JSON string literal (quoted, escaped) / a CSV cell (RFC 4180 quoted
+ * when it holds a separator, quote, line end, or blanks at either end). */
+int ss_wagg__json_string(ss_buf *out, const char *s, size_t n);
+int ss_wagg__csv_cell(ss_buf *out, const char *s, size_t n);
 
 /* Format epoch ms as "2024-05-01T10:00:00Z" (".fff" only if ms != 0). */
 void ss_wagg__format_time(char *buf, size_t size, int64_t ms);

@@ -5,6 +5,7 @@
 #include "providers/delta_log.h"
 
 #include "format/meta.h"
+#include "providers/writer.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -16,6 +17,7 @@ int
 ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
 {
     ss_dlog_versions vs;
+    ss_namelist names;
     int rc;
 
     memset(d, 0, sizeof(*d));
@@ -25,7 +27,13 @@ ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
     pthread_mutex_init(&d->maint_lock, NULL);
     pthread_mutex_init(&d->upload_lock, NULL);
     pthread_cond_init(&d->maint_cond, NULL);
-    if ((rc = ss_dlog_list(&vs, st)) < 0)
+    if ((rc = st->list(&names, st)) < 0)
+        goto fail;
+    rc = ss_identity_load(st, &names);
+    if (rc == 0)
+        rc = ss_dlog_versions_parse(&vs, &names, st->location);
+    ss_namelist_free(&names);
+    if (rc < 0)
         goto fail;
     d->latest = vs.latest;
     d->m.last_snapshot_version = ss_dlog_base(&vs, vs.latest, NULL);
@@ -109,6 +117,11 @@ ss_dlog_versions_parse(ss_dlog_versions *out, const ss_namelist *names,
         if (strncmp(names->names[i], SS_META_OBJECT_PREFIX,
                     strlen(SS_META_OBJECT_PREFIX)) == 0)
             out->n_objects++;
+        if (ss_writer_parse(&v, names->names[i])) {
+            if (v > out->max_epoch)
+                out->max_epoch = v;
+            continue;
+        }
         if (parse_name(names->names[i], &v, &kind) < 0)
             continue;
         if (kind == SS_FILE_DELTA)
@@ -337,22 +350,79 @@ ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink)
     }
 }
 
-/* Pin the writer's base version against retention.  A version past
- * the retention window may already have lost its files (and be served
- * only from memory); committing on top of it would make a version no
- * fresh provider can load, so such a load is refused. */
+int
+ss_dlog__lock(ss_storage_lock **out, ss_dlog *d)
+{
+    int rc;
+
+    pthread_mutex_lock(&d->files_lock);
+    if ((rc = d->storage->lock(out, d->storage)) < 0)
+        pthread_mutex_unlock(&d->files_lock);
+    return rc;
+}
+
+void
+ss_dlog__unlock(ss_dlog *d, ss_storage_lock *l)
+{
+    d->storage->unlock(l);
+    pthread_mutex_unlock(&d->files_lock);
+}
+
+int
+ss_dlog__check_fence(ss_dlog *d, uint64_t max_epoch)
+{
+    if (!d->fenced && max_epoch > d->epoch) {
+        d->fenced = true;
+        d->fenced_by = max_epoch;
+    }
+    if (d->fenced)
+        return ss_writer_fenced_error(d->storage, d->epoch, d->fenced_by);
+    return 0;
+}
+
+/* Take this provider's writer epoch, or check it still holds.  Caller
+ * holds the locks; `vs` is a listing made under them. */
+static int
+writer_begin(ss_dlog *d, const ss_dlog_versions *vs)
+{
+    uint64_t e;
+    int rc;
+
+    if (d->epoch)
+        return ss_dlog__check_fence(d, vs->max_epoch);
+    if ((rc = ss_writer_acquire(&e, d->storage, vs->max_epoch)) < 0)
+        return rc;
+    d->epoch = e;
+    d->storage->writer_epoch = e;
+    return 0;
+}
+
+/* Begin a writable load.  The pin keeps the writer's base version from
+ * retention: a version past the retention window may already have lost
+ * its files (and be served only from memory); committing on top of it
+ * would make a version no fresh provider can load, so such a load is
+ * refused. */
 int
 ss_dlog_pin(ss_dlog *p, uint64_t version)
 {
     uint64_t retain = p->config->min_versions_to_retain, base, v;
+    ss_storage_lock *l;
     ss_dlog_versions vs;
     int rc = 0;
 
-    pthread_mutex_lock(&p->files_lock);
+    if ((rc = ss_dlog__lock(&l, p)) < 0)
+        return rc;
+    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
+        goto out;
+    if ((rc = writer_begin(p, &vs)) < 0)
+        goto free;
+    /* The checkpoint is the truth: another process may have written
+     * (before this one took over) since this provider last looked. */
+    if (vs.latest != p->latest)
+        p->generation++;
+    p->latest = vs.latest;
     if (version > 0 && p->latest >= retain &&
         version < p->latest - retain + 1) {
-        if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
-            goto out;
         base = ss_dlog_base(&vs, version, NULL);
         for (v = base + 1; v <= version; v++)
             if (!ss_dlog_has_delta(&vs, v))
@@ -363,14 +433,15 @@ ss_dlog_pin(ss_dlog *p, uint64_t version)
                               "retained versions of %s (its files were "
                               "deleted by maintenance)",
                               version, p->storage->location);
-        ss_dlog_versions_free(&vs);
     }
     if (rc == 0) {
         p->pinned = true;
         p->pin = version;
     }
+free:
+    ss_dlog_versions_free(&vs);
 out:
-    pthread_mutex_unlock(&p->files_lock);
+    ss_dlog__unlock(p, l);
     return rc;
 }
 
@@ -382,16 +453,18 @@ ss_dlog_unpin(ss_dlog *p)
     pthread_mutex_unlock(&p->files_lock);
 }
 
-/* Delete versions above `keep`, newest first, so a crash part-way leaves
- * a shorter prefix of the old lineage, never a gap. */
+/* Delete the listed versions above `keep`, newest first, so a crash
+ * part-way leaves a shorter prefix of the old lineage, never a gap.
+ * The listing, not this process's memory, says which exist: another
+ * process may have written them before this one took over. */
 static int
-truncate_future(ss_dlog *p, uint64_t keep)
+truncate_future(ss_dlog *p, const ss_dlog_versions *vs, uint64_t keep)
 {
     char name[64];
     uint64_t v;
     int rc;
 
-    for (v = p->latest; v > keep; v--) {
+    for (v = vs->latest; v > keep; v--) {
         snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", v);
         if ((rc = p->storage->remove(p->storage, name)) < 0)
             return rc;
@@ -407,18 +480,67 @@ truncate_future(ss_dlog *p, uint64_t keep)
     return 0;
 }
 
+/* Does version `v` still load from the listing (its base and every
+ * delta up to it)?  Another process's retention may have taken it. */
+static bool
+version_present(const ss_dlog_versions *vs, uint64_t v)
+{
+    uint64_t base = ss_dlog_base(vs, v, NULL), u;
+
+    if (v == 0)
+        return true;
+    if (base != v && !ss_dlog_has_delta(vs, v))
+        return false;
+    for (u = base + 1; u <= v; u++)
+        if (!ss_dlog_has_delta(vs, u))
+            return false;
+    return true;
+}
+
 int
 ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base, uint64_t next)
 {
+    ss_storage_lock *l;
+    ss_dlog_versions vs;
+    char other[512];
     int rc;
 
-    pthread_mutex_lock(&d->files_lock);
-    rc = truncate_future(d, base);
-    if (rc == 0)
-        rc = ss_frame_writer_commit(fw);
+    if ((rc = ss_dlog__lock(&l, d)) < 0)
+        return rc;
+    if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
+        goto out;
+    if ((rc = ss_dlog__check_fence(d, vs.max_epoch)) < 0)
+        goto free;
+    if (!version_present(&vs, base)) {
+        rc = ss_error_set(SS_ENOTFOUND,
+                          "version %" PRIu64 " of %s, the base of this "
+                          "commit, is no longer in the checkpoint (deleted "
+                          "while the batch ran, by retention or by another "
+                          "writer)",
+                          base, d->storage->location);
+        goto free;
+    }
+    if ((rc = truncate_future(d, &vs, base)) < 0)
+        goto free;
+    rc = ss_frame_writer_commit_new(fw);
+    if (rc == SS_EEXISTS) {
+        /* Only a writer that did not honour the lock gets here (a
+         * filesystem without working locks): it lost the race. */
+        ss_writer_describe(other, sizeof(other), d->storage, vs.max_epoch);
+        d->fenced = true;
+        d->fenced_by = vs.max_epoch;
+        rc = ss_error_set(SS_EFENCED,
+                          "%s: version %" PRIu64 " was published by another "
+                          "writer while this one (epoch %" PRIu64
+                          ") committed it; newest epoch: %s",
+                          d->storage->location, next, d->epoch, other);
+    }
     if (rc == 0 && next > d->latest)
         d->latest = next;
-    pthread_mutex_unlock(&d->files_lock);
+free:
+    ss_dlog_versions_free(&vs);
+out:
+    ss_dlog__unlock(d, l);
     return rc;
 }
 

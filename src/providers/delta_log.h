@@ -19,6 +19,17 @@
  * min_versions_to_retain of the newest, or the pinned version of an
  * open writer, needs; and never deletes an object (sst-*) that a
  * remaining meta lists, nor one a commit is uploading (upload_lock).
+ * Invariant 4 (many processes): the checkpoint listing is the truth.
+ * A writable load takes a writer epoch (providers/writer.h) and reads
+ * the newest version from the listing; a commit, under the storage lock,
+ * lists again, refuses with SS_EFENCED if a newer epoch exists, deletes
+ * the listed versions above its base, and publishes with create-if-
+ * absent, so a writer that lost the lock's protection (NFS without
+ * locks, an object store) still cannot overwrite another's version.
+ * Invariant 5: only the current writer (the holder of the newest epoch)
+ * deletes: retention, object collection and old epoch files.  Anyone's
+ * maintenance may write a snapshot, published only if the delta it was
+ * built up to is still the same file (its nonce), under the lock.
  */
 #ifndef SS_PROVIDERS_DELTA_LOG_H
 #define SS_PROVIDERS_DELTA_LOG_H
@@ -38,6 +49,7 @@ typedef struct ss_dlog_versions {
     size_t n_metas;
     size_t n_objects; /* sst-* objects present */
     uint64_t latest;
+    uint64_t max_epoch; /* highest writer-<E> present (0: none) */
 } ss_dlog_versions;
 
 typedef struct ss_dlog {
@@ -58,6 +70,11 @@ typedef struct ss_dlog {
      * the version committed on top of it could not be loaded. */
     bool pinned;
     uint64_t pin;
+    /* This provider's writer epoch (0 until its first writable load)
+     * and whether a newer writer fenced it (sticky: reopen). */
+    uint64_t epoch;
+    bool fenced;
+    uint64_t fenced_by;
 
     pthread_t maint_thread;
     bool maint_running;
@@ -92,7 +109,8 @@ typedef struct ss_dlog_sink {
     void *payload;
 } ss_dlog_sink;
 
-/* Start the background maintenance thread if the config asks for it. */
+/* Load (or create) the store identity and start the background
+ * maintenance thread if the config asks for it. */
 int ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config);
 /* Stop the thread; the storage stays the caller's. */
 void ss_dlog_destroy(ss_dlog *d);
@@ -116,13 +134,18 @@ uint64_t ss_dlog_base(const ss_dlog_versions *v, uint64_t version,
  * part-way (a newer snapshot took over) starts over from the new base. */
 int ss_dlog_replay(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink);
 
-/* Pin a writer's base version (refused with SS_ENOTFOUND if its files
- * are already gone), and release it. */
+/* Start a writable load: take a writer epoch if this provider has none
+ * (SS_EFENCED if a newer writer has taken over since), refresh the
+ * newest version from the listing, and pin the writer's base version
+ * (refused with SS_ENOTFOUND if its files are already gone).  unpin
+ * releases the pin. */
 int ss_dlog_pin(ss_dlog *d, uint64_t version);
 void ss_dlog_unpin(ss_dlog *d);
 
-/* Make the finished file `fw` (version base+1) visible: delete versions
- * above `base`, then publish. */
+/* Make the finished file `fw` (version base+1) visible: under the
+ * storage lock, check the fence and that base still exists, delete the
+ * listed versions above `base`, then publish only if absent.
+ * SS_EFENCED if another writer took over or wrote version base+1. */
 int ss_dlog_publish(ss_dlog *d, ss_frame_writer *fw, uint64_t base,
                     uint64_t next);
 
@@ -137,5 +160,13 @@ int ss_dlog_maintenance(ss_dlog *d);
 int ss_dlog__maint_start(ss_dlog *d);
 void ss_dlog__maint_stop(ss_dlog *d);
 void ss_dlog__meta_objects_free(ss_dlog *d);
+/* files_lock, then the storage's inter-process lock (in that order, by
+ * everyone); released in reverse by ss_dlog__unlock. */
+int ss_dlog__lock(ss_storage_lock **out, ss_dlog *d);
+void ss_dlog__unlock(ss_dlog *d, ss_storage_lock *l);
+/* Fence check against a listing's max epoch (caller holds the locks):
+ * 0 if this provider is still the current writer, SS_EFENCED (and the
+ * provider marked fenced) if not.  Never called without an epoch. */
+int ss_dlog__check_fence(ss_dlog *d, uint64_t max_epoch);
 
 #endif

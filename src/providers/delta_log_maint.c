@@ -8,8 +8,10 @@
  * not of the state.
  *
  * Invariant 1: a snapshot is published only if no version was truncated
- * while it was being built (files_lock + generation), so it never
- * describes a discarded lineage.
+ * while it was being built: by this process (files_lock + generation)
+ * or by any other (under the storage lock, the delta it was built up to
+ * is still the same file: same nonce), so it never describes a
+ * discarded lineage.  It is published only if absent.
  * Invariant 2: retention deletes a file only when no version within
  * min_versions_to_retain of the newest, nor the open writer's base
  * version (the pin), needs it: it keeps the newest snapshot at or below
@@ -17,10 +19,15 @@
  * Invariant 3: an sst-* object is deleted only when no remaining meta
  * lists it, under upload_lock (delta_log.h), so a commit's freshly
  * uploaded objects survive until its meta is published.
+ * Invariant 4: only the current writer (delta_log.h invariant 5)
+ * deletes anything: another process's upload in flight is invisible to
+ * this one's upload_lock, but a writer that is not current can never
+ * publish the meta that would list it (it is fenced).
  */
 #include "providers/delta_log.h"
 
 #include "format/meta.h"
+#include "providers/writer.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -86,7 +93,7 @@ union_rank(union_cfs *u)
 }
 
 static int
-read_delta(merge_ctx *mc, ss_storage *st, uint64_t version)
+read_delta(merge_ctx *mc, ss_storage *st, uint64_t version, uint64_t *nonce)
 {
     unsigned local[SS_MAX_CFS], i;
     ss_frame_reader fr;
@@ -98,6 +105,7 @@ read_delta(merge_ctx *mc, ss_storage *st, uint64_t version)
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", version);
     if ((rc = ss_frame_reader_open(&fr, st, name, SS_FILE_DELTA, version)) < 0)
         return rc;
+    *nonce = fr.header.nonce;
     for (i = 0; i < fr.header.n_cf; i++)
         if ((rc = union_add(&local[i], &mc->cfs, &fr.header.cf[i])) < 0)
             goto out;
@@ -178,6 +186,28 @@ emit_delta(ss_frame_writer *fw, const merge_ctx *mc, const delta_rec *d)
                                mc->bytes.data + d->voff, d->vlen);
 }
 
+/* 1 if <version>.delta is still the file with `nonce` (0 if it is gone
+ * or was rewritten by a truncating writer), negative on error. */
+static int
+same_delta(ss_dlog *p, uint64_t version, uint64_t nonce)
+{
+    ss_frame_reader fr;
+    char name[64];
+    int rc;
+
+    snprintf(name, sizeof(name), "%" PRIu64 ".delta", version);
+    rc = ss_frame_reader_open(&fr, p->storage, name, SS_FILE_DELTA, version);
+    if (rc == SS_ENOTFOUND) {
+        ss_error_clear();
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    rc = fr.header.nonce == nonce;
+    ss_frame_reader_close(&fr);
+    return rc;
+}
+
 /* Write <last>.snapshot from <base>.snapshot and the deltas after it. */
 static int
 write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
@@ -185,11 +215,14 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
     merge_ctx mc;
     ss_frame_reader snap;
     ss_frame_writer fw;
-    ss_file_header h = {SS_FILE_SNAPSHOT, p->config->codec, last, 0, NULL};
+    ss_file_header h = {
+        .kind = SS_FILE_SNAPSHOT, .codec = p->config->codec, .version = last};
     unsigned snap_local[SS_MAX_CFS], i;
     ss_record rec;
     char name[64];
     size_t di = 0, dj, kept = 0;
+    uint64_t last_nonce = 0;
+    ss_storage_lock *l;
     bool snap_open = false;
     int rc, src = SS_EDONE, c;
 
@@ -207,7 +240,7 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
                 goto out;
     }
     for (uint64_t v = base + 1; v <= last; v++)
-        if ((rc = read_delta(&mc, p->storage, v)) < 0)
+        if ((rc = read_delta(&mc, p->storage, v, &last_nonce)) < 0)
             goto out;
     union_rank(&mc.cfs);
     if (mc.n > 1) /* qsort_r(NULL, 0, ...) is undefined */
@@ -267,17 +300,22 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
     }
     if ((rc = ss_frame_writer_finish(&fw)) < 0)
         goto out;
-    pthread_mutex_lock(&p->files_lock);
-    if (gen == p->generation && last <= p->latest) {
-        rc = ss_frame_writer_commit(&fw);
+    if ((rc = ss_dlog__lock(&l, p)) < 0)
+        goto out;
+    if (gen == p->generation && (rc = same_delta(p, last, last_nonce)) == 1) {
+        rc = ss_frame_writer_commit_new(&fw);
         if (rc == 0) {
             p->m.snapshots_written++;
             p->m.files_written++;
             p->m.bytes_written += fw.bytes;
             p->m.last_snapshot_version = last;
+        } else if (rc == SS_EEXISTS) {
+            rc = 0; /* another process's maintenance wrote it first */
         }
     }
-    pthread_mutex_unlock(&p->files_lock);
+    if (rc > 0)
+        rc = 0;
+    ss_dlog__unlock(p, l);
 out:
     ss_frame_writer_abort(&fw);
     if (snap_open)
@@ -339,16 +377,56 @@ remove_below(ss_dlog *p, const ss_dlog_versions *vs, uint64_t base)
     return rc;
 }
 
+/* Delete the epoch files of writers older than this one: they are
+ * fenced whatever happens (the newest epoch decides), and only the
+ * newest is read, to name the writer in a fenced one's error. */
+static int
+remove_old_writers(ss_dlog *p, const ss_namelist *names)
+{
+    uint64_t e;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < names->count; i++)
+        if (ss_writer_parse(&e, names->names[i]) && e < p->epoch &&
+            (rc = p->storage->remove(p->storage, names->names[i])) == 0)
+            p->m.files_deleted++;
+    return rc;
+}
+
+/* Is this provider the current writer?  1 yes, 0 no (nothing of others'
+ * may be deleted), negative on error.  Caller holds the locks. */
+static int
+current_writer(ss_dlog *p, uint64_t max_epoch)
+{
+    if (!p->epoch || p->fenced)
+        return 0;
+    if (ss_dlog__check_fence(p, max_epoch) < 0) {
+        ss_error_clear(); /* not an error of maintenance */
+        return 0;
+    }
+    return 1;
+}
+
 static int
 apply_retention(ss_dlog *p)
 {
     ss_dlog_versions vs;
+    ss_namelist names = {0};
+    ss_storage_lock *l;
     uint64_t earliest, base;
     int rc;
 
-    pthread_mutex_lock(&p->files_lock);
-    if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
-        goto unlock;
+    memset(&vs, 0, sizeof(vs));
+    if ((rc = ss_dlog__lock(&l, p)) < 0)
+        return rc;
+    if ((rc = p->storage->list(&names, p->storage)) < 0 ||
+        (rc = ss_dlog_versions_parse(&vs, &names, p->storage->location)) < 0)
+        goto out;
+    if ((rc = current_writer(p, vs.max_epoch)) <= 0)
+        goto out;
+    if ((rc = remove_old_writers(p, &names)) < 0)
+        goto out;
     if (vs.latest < p->config->min_versions_to_retain)
         goto out;
     earliest = vs.latest - p->config->min_versions_to_retain + 1;
@@ -360,9 +438,9 @@ apply_retention(ss_dlog *p)
     rc = remove_below(p, &vs, base);
 out:
     ss_dlog_versions_free(&vs);
-unlock:
-    pthread_mutex_unlock(&p->files_lock);
-    return rc;
+    ss_namelist_free(&names);
+    ss_dlog__unlock(p, l);
+    return rc < 0 ? rc : 0;
 }
 
 static int
@@ -507,6 +585,7 @@ collect_objects(ss_dlog *p)
     ss_namelist names = {0};
     const char **listed = NULL;
     size_t n_listed = 0, i;
+    ss_storage_lock *l;
     const char *name;
     int rc;
 
@@ -514,8 +593,16 @@ collect_objects(ss_dlog *p)
     pthread_mutex_lock(&p->upload_lock);
     if ((rc = p->storage->list(&names, p->storage)) < 0 ||
         (rc = ss_dlog_versions_parse(&vs, &names, p->storage->location)) < 0 ||
-        vs.n_objects == 0 ||
-        (rc = listed_objects(&listed, &n_listed, p, &vs)) < 0)
+        vs.n_objects == 0)
+        goto out;
+    /* Checked under the locks, then collected under upload_lock only: a
+     * writer that takes over from now on publishes metas listing only
+     * objects a retained meta lists already, or its own new ones. */
+    if ((rc = ss_dlog__lock(&l, p)) < 0)
+        goto out;
+    rc = current_writer(p, vs.max_epoch);
+    ss_dlog__unlock(p, l);
+    if (rc <= 0 || (rc = listed_objects(&listed, &n_listed, p, &vs)) < 0)
         goto out;
     for (i = 0; rc == 0 && i < names.count; i++) {
         name = names.names[i];
@@ -536,7 +623,7 @@ out:
     ss_namelist_free(&names);
     ss_dlog_versions_free(&vs);
     pthread_mutex_unlock(&p->upload_lock);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int maintain(ss_dlog *p);
@@ -562,11 +649,13 @@ maintain(ss_dlog *p)
     int rc;
 
     pthread_mutex_lock(&p->files_lock);
-    last = p->latest;
     gen = p->generation;
     pthread_mutex_unlock(&p->files_lock);
+    /* The newest version is the listing's: another process may be the
+     * one committing. */
     if ((rc = ss_dlog_list(&vs, p->storage)) < 0)
         return rc;
+    last = vs.latest;
     base = ss_dlog_base(&vs, last, &kind);
     ss_dlog_versions_free(&vs);
     /* A merge reads snapshot and delta files; a meta base is RocksDB's

@@ -9,6 +9,15 @@
  *    line; a mismatch, a truncated entry or an unknown header is
  *    SS_ECORRUPT naming the object, never silently skipped.
  * 3. The batch number inside an entry must equal its object name.
+ * 4. offsets/N and commits/N are created only if absent
+ *    (ss_storage_put_new: link(2) of a synced temp file), so of two
+ *    runners that both try to log batch N exactly one succeeds; the
+ *    other gets SS_EEXISTS and stops (runner.c invariant 7).
+ * 5. The query object and saved stdin batches end with the same
+ *    "crc32c XXXXXXXX\n" line (ss_log__put_sealed); a read that finds it
+ *    missing or wrong is SS_ECORRUPT naming the object.
+ * 6. Pruning deletes entries oldest first, so an interrupted prune leaves
+ *    the newest entries, contiguous (runner.c invariant 8).
  */
 #include "runner/log.h"
 
@@ -23,17 +32,36 @@
 #define OFFSET_MAGIC "statestore-offsets v1"
 #define COMMIT_MAGIC "statestore-commits v1"
 
+/* Append the CRC line to b and write it: replacing an older object, or
+ * (only_new) only if there is none (invariant 4). */
 static int
-seal_and_put(ss_storage *st, const char *name, ss_buf *b)
+seal_and_put(ss_storage *st, const char *name, ss_buf *b, int only_new)
 {
     uint32_t crc = ss_crc32c(0, b->data, b->len);
     int rc;
 
     if ((rc = ss_buf_printf(b, "crc32c %08" PRIx32 "\n", crc)) < 0)
         return rc;
-    if ((rc = ss_storage_put(st, name, b->data, b->len)) < 0)
+    rc = only_new ? ss_storage_put_new(st, name, b->data, b->len)
+                  : ss_storage_put(st, name, b->data, b->len);
+    if (rc == SS_EEXISTS)
+        return ss_error_set(rc, "%s/%s already exists", st->location, name);
+    if (rc < 0)
         return ss_error_wrap(rc, "%s/%s", st->location, name);
     return 0;
+}
+
+int
+ss_log__put_sealed(ss_storage *st, const char *name, const void *data,
+                   size_t len, int only_new)
+{
+    ss_buf b = SS_BUF_INIT;
+    int rc;
+
+    if ((rc = ss_buf_append(&b, data, len)) >= 0)
+        rc = seal_and_put(st, name, &b, only_new);
+    ss_buf_free(&b);
+    return rc;
 }
 
 int
@@ -59,19 +87,53 @@ ss_log__read_all(ss_buf *out, ss_storage *st, const char *name)
     return rc;
 }
 
-/* Read and check an entry: the magic line, then the CRC line last.  On
- * success *body points past the magic line and is NUL-terminated where
- * the CRC line began. */
+/* Check that b ends with "crc32c XXXXXXXX\n" (16 bytes) over every byte
+ * before it, and drop that line from b->len. */
 static int
-read_checked(ss_buf *b, char **body, ss_storage *st, const char *name,
-             const char *magic)
+check_seal(ss_buf *b, ss_storage *st, const char *name)
 {
-    char *crc_line, *end;
+    char line[17], *end;
     unsigned long stored;
+    uint32_t computed;
+
+    if (b->len < 16 || b->data[b->len - 1] != '\n' ||
+        memcmp(b->data + b->len - 16, "crc32c ", 7) != 0)
+        return ss_error_set(SS_ECORRUPT,
+                            "%s/%s: truncated or damaged (no crc32c line "
+                            "at its end)",
+                            st->location, name);
+    memcpy(line, b->data + b->len - 16, 16);
+    line[16] = '\0';
+    stored = strtoul(line + 7, &end, 16);
+    computed = ss_crc32c(0, b->data, b->len - 16);
+    if (end != line + 15 || stored != computed)
+        return ss_error_set(SS_ECORRUPT,
+                            "%s/%s: checksum mismatch (stored %.8s, "
+                            "computed %08" PRIx32 ")",
+                            st->location, name, line + 7, computed);
+    b->len -= 16;
+    return 0;
+}
+
+int
+ss_log__read_sealed(ss_buf *out, ss_storage *st, const char *name)
+{
+    int rc;
+
+    out->len = 0;
+    if ((rc = ss_log__read_all(out, st, name)) < 0)
+        return rc;
+    return check_seal(out, st, name);
+}
+
+int
+ss_log__read_entry(ss_buf *b, char **body, ss_storage *st, const char *name,
+                   const char *magic)
+{
     size_t ml = strlen(magic);
     int rc;
 
-    if ((rc = ss_log__read_all(b, st, name)) < 0)
+    if ((rc = ss_log__read_sealed(b, st, name)) < 0)
         return rc;
     if ((rc = ss_buf_append(b, "", 1)) < 0)
         return rc;
@@ -80,22 +142,6 @@ read_checked(ss_buf *b, char **body, ss_storage *st, const char *name,
         b->data[ml] != '\n')
         return ss_error_set(SS_ECORRUPT, "%s/%s: not a %s entry", st->location,
                             name, magic);
-    /* The last line is "crc32c XXXXXXXX\n": 16 bytes. */
-    if (b->len < ml + 1 + 16 || b->data[b->len - 1] != '\n')
-        return ss_error_set(SS_ECORRUPT, "%s/%s: truncated entry", st->location,
-                            name);
-    crc_line = (char *)b->data + b->len - 16;
-    if (memcmp(crc_line, "crc32c ", 7) != 0)
-        return ss_error_set(SS_ECORRUPT,
-                            "%s/%s: truncated entry (no crc32c "
-                            "line)",
-                            st->location, name);
-    stored = strtoul(crc_line + 7, &end, 16);
-    if (end != crc_line + 15 ||
-        stored != ss_crc32c(0, b->data, (size_t)(crc_line - (char *)b->data)))
-        return ss_error_set(SS_ECORRUPT, "%s/%s: checksum mismatch",
-                            st->location, name);
-    *crc_line = '\0';
     *body = (char *)b->data + ml + 1;
     return 0;
 }
@@ -125,7 +171,7 @@ ss_log__write_offset(ss_storage *st, const ss_offset_entry *e)
             goto out;
     if ((rc = put_range(&b, "position", &e->pos)) < 0)
         goto out;
-    rc = seal_and_put(st, name, &b);
+    rc = seal_and_put(st, name, &b, 1);
 out:
     ss_buf_free(&b);
     return rc;
@@ -159,7 +205,7 @@ ss_log__read_offset(ss_offset_entry *out, ss_storage *st, uint64_t batch)
 
     memset(out, 0, sizeof(*out));
     snprintf(name, sizeof(name), "%" PRIu64, batch);
-    if ((rc = read_checked(&b, &body, st, name, OFFSET_MAGIC)) < 0)
+    if ((rc = ss_log__read_entry(&b, &body, st, name, OFFSET_MAGIC)) < 0)
         goto out;
     rc = SS_ECORRUPT;
     line = strtok_r(body, "\n", &save);
@@ -229,7 +275,7 @@ ss_log__write_commit(ss_storage *st, const ss_commit_entry *e)
                                          "\nmax_event_time %" PRId64
                                          "\nrows_out %" PRIu64 "\n",
                             e->batch, e->max_event_time, e->rows_out)) >= 0)
-        rc = seal_and_put(st, name, &b);
+        rc = seal_and_put(st, name, &b, 1);
     ss_buf_free(&b);
     return rc;
 }
@@ -245,7 +291,7 @@ ss_log__read_commit(ss_commit_entry *out, ss_storage *st, uint64_t batch)
 
     memset(out, 0, sizeof(*out));
     snprintf(name, sizeof(name), "%" PRIu64, batch);
-    if ((rc = read_checked(&b, &body, st, name, COMMIT_MAGIC)) < 0)
+    if ((rc = ss_log__read_entry(&b, &body, st, name, COMMIT_MAGIC)) < 0)
         goto out;
     if (sscanf(body, "batch %llu\nmax_event_time %lld\nrows_out %llu", &bn, &mx,
                &rows) != 3 ||
@@ -289,4 +335,55 @@ ss_log__latest(uint64_t *out, int *found, ss_storage *st)
     }
     ss_namelist_free(&l);
     return 0;
+}
+
+/* Sort numbers ascending (prune: oldest first). */
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int
+ss_log__prune(ss_storage *st, uint64_t below, const char *suffix)
+{
+    ss_namelist l = {NULL, 0};
+    uint64_t *old = NULL;
+    size_t i, n = 0, sl = strlen(suffix);
+    char name[64];
+    int rc;
+
+    if ((rc = st->list(&l, st)) < 0)
+        return rc;
+    if (l.count && !(old = malloc(l.count * sizeof(*old)))) {
+        rc = ss_error_set(SS_ENOMEM, "%s: out of memory pruning", st->location);
+        goto out;
+    }
+    for (i = 0; i < l.count; i++) {
+        const char *s = l.names[i];
+        char *end;
+        unsigned long long v;
+
+        if (s[0] < '0' || s[0] > '9')
+            continue;
+        v = strtoull(s, &end, 10);
+        if (strlen(end) != sl || memcmp(end, suffix, sl) != 0 || v >= below)
+            continue;
+        old[n++] = v;
+    }
+    if (n)
+        qsort(old, n, sizeof(*old), cmp_u64);
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%" PRIu64 "%s", old[i], suffix);
+        if ((rc = st->remove(st, name)) < 0) {
+            rc = ss_error_wrap(rc, "pruning %s/%s", st->location, name);
+            goto out;
+        }
+    }
+out:
+    free(old);
+    ss_namelist_free(&l);
+    return rc;
 }

@@ -8,6 +8,10 @@
  *    shrinks a string, so it is done in place.
  * 3. Only flat objects are accepted: a nested object or array is an error
  *    (the runner reports the line and skips it), not silently flattened.
+ * 4. ss_parse__record_len and ss_parse__csv agree on where quoted cells
+ *    start and end, so a record the planner cuts (source.c) is the record
+ *    the reader parses (batch.c), and the CSV sink's output (quoted
+ *    newlines included) reads back as the rows it wrote.
  */
 #include "runner/parse.h"
 
@@ -16,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define QUOTE_(x) #x
+#define QUOTE(x) QUOTE_(x)
+#define FIELDS_LIMIT QUOTE(SS_PARSE_MAX_FIELDS)
 
 static void
 skip_ws(const char **p, const char *end)
@@ -219,7 +227,7 @@ ss_parse__json(ss_fields *out, char *line, size_t len, const char **why)
         char *q;
 
         if (out->n == SS_PARSE_MAX_FIELDS) {
-            *why = "too many fields (limit 64)";
+            *why = "too many fields (limit " FIELDS_LIMIT ")";
             return -1;
         }
         f = &out->f[out->n];
@@ -307,7 +315,7 @@ ss_parse__csv(ss_fields *out, char *line, size_t len, const ss_fields *header,
         end--;
     for (;;) {
         if (out->n == SS_PARSE_MAX_FIELDS) {
-            *why = "too many fields (limit 64)";
+            *why = "too many fields (limit " FIELDS_LIMIT ")";
             return -1;
         }
         f = &out->f[out->n];
@@ -372,6 +380,51 @@ ss_parse__csv(ss_fields *out, char *line, size_t len, const ss_fields *header,
         return -1;
     }
     return 0;
+}
+
+size_t
+ss_parse__record_len(const char *p, size_t len, int csv, uint64_t *newlines_out)
+{
+    /* CSV states: at a cell's start, in an unquoted cell, in a quoted
+     * cell, just after a quote inside a quoted cell. */
+    enum { START, PLAIN, QUOTED, QUOTE_SEEN } st = START;
+    uint64_t nl = 0;
+    const char *q;
+    size_t i;
+
+    if (!csv) {
+        q = memchr(p, '\n', len);
+        if (newlines_out)
+            *newlines_out = 0;
+        return q ? (size_t)(q - p) : len;
+    }
+    for (i = 0; i < len; i++) {
+        char c = p[i];
+
+        switch (st) {
+        case START:
+        case PLAIN:
+            if (c == '\n')
+                goto done;
+            st = c == ',' ? START : (st == START && c == '"') ? QUOTED : PLAIN;
+            break;
+        case QUOTED:
+            if (c == '"')
+                st = QUOTE_SEEN;
+            else if (c == '\n')
+                nl++;
+            break;
+        case QUOTE_SEEN: /* "" is a quote; anything else closes the cell */
+            if (c == '\n')
+                goto done;
+            st = c == '"' ? QUOTED : c == ',' ? START : PLAIN;
+            break;
+        }
+    }
+done:
+    if (newlines_out)
+        *newlines_out = nl;
+    return i;
 }
 
 const ss_field *

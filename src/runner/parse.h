@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SS_PARSE_MAX_FIELDS 64
+/* Fields per line (JSON) or columns per row (CSV). */
+#define SS_PARSE_MAX_FIELDS 256
 
 enum {
     SS_VAL_STRING = 's', /* a JSON string or any CSV cell */
@@ -49,6 +50,18 @@ int ss_parse__json(ss_fields *out, char *line, size_t len, const char **why);
  */
 int ss_parse__csv(ss_fields *out, char *line, size_t len,
                   const ss_fields *header, const char **why);
+
+/*
+ * Length of the record at p[0..len): up to, not including, the newline
+ * that ends it, or `len` if none does.  A JSON record is one line; a CSV
+ * record ends at the first newline outside a quoted cell (RFC 4180), so
+ * a quoted cell may hold newlines.  A quote opens a quoted cell only at
+ * the start of a cell, as ss_parse__csv reads it, so a stray quote in an
+ * unquoted cell does not swallow the lines after it.  *newlines_out (if
+ * not NULL) gets the number of newlines inside the record.
+ */
+size_t ss_parse__record_len(const char *p, size_t len, int csv,
+                            uint64_t *newlines_out);
 
 /* Find field `name` (NUL-terminated) in `fs`; NULL if absent. */
 const ss_field *ss_parse__find(const ss_fields *fs, const char *name);

@@ -13,13 +13,22 @@
  *    may change between restarts (batch bounds, threads, output).
  * 3. The first run of a checkpoint writes the fingerprint; later runs
  *    only compare it, byte for byte.
+ * 4. `query` ends with a CRC-32C line (log.c invariant 5): a damaged
+ *    file is SS_ECORRUPT naming it, never read as a different query.
+ *    A missing `query` is written only while offsets/ and commits/ are
+ *    empty; once they hold batches it is SS_ECORRUPT, since a rewritten
+ *    fingerprint would vouch for logs it never described.
  */
 #include "runner/runner_int.h"
 
 #include "util/error.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+
+#define QUERY_MAGIC "statestore-query v1"
 
 int
 ss_query__validate(const ss_run_options *o)
@@ -55,18 +64,48 @@ ss_query__validate(const ss_run_options *o)
     return 0;
 }
 
+/* 0 if <checkpoint>/<log> holds no entries (or does not exist). */
+static int
+no_batches(const char *checkpoint, const char *log)
+{
+    char path[SS_RUNNER_PATH_MAX];
+    struct dirent *de;
+    DIR *d;
+    int found = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", checkpoint, log) >=
+        (int)sizeof(path))
+        return ss_error_set(SS_EINVAL, "%s: path too long", checkpoint);
+    if (!(d = opendir(path)))
+        return errno == ENOENT ? 0
+                               : ss_error_set(SS_EIO, "%s: cannot list: %s",
+                                              path, strerror(errno));
+    while (!found && (de = readdir(d)))
+        found = de->d_name[0] != '.';
+    closedir(d);
+    if (found)
+        return ss_error_set(SS_ECORRUPT,
+                            "%s/query is missing, but %s holds logged "
+                            "batches: the checkpoint is damaged.  Restore "
+                            "that file, or start over with a new "
+                            "--checkpoint folder",
+                            checkpoint, path);
+    return 0;
+}
+
 int
 ss_query__check(ss_runner *r)
 {
     const ss_run_options *o = r->o;
     ss_buf want = SS_BUF_INIT, have = SS_BUF_INIT;
+    char *body;
     size_t i;
     int rc;
 
     if ((rc = ss_buf_printf(&want,
-                            "statestore-query v1\ninput %s\nformat %d\n"
-                            "event_time %s\nlateness %" PRId64
-                            "\npartitions %u\ndedup ",
+                            QUERY_MAGIC "\ninput %s\nformat %d\n"
+                                        "event_time %s\nlateness %" PRId64
+                                        "\npartitions %u\ndedup ",
                             o->input, o->input_format, o->event_time,
                             o->lateness_ms, o->partitions)) < 0)
         goto out;
@@ -79,16 +118,18 @@ ss_query__check(ss_runner *r)
         goto out;
     if ((rc = ss_buf_printf(&want, "\n")) < 0)
         goto out;
-    rc = ss_log__read_all(&have, r->root, "query");
+    rc = ss_log__read_entry(&have, &body, r->root, "query", QUERY_MAGIC);
     if (rc == SS_ENOTFOUND) {
-        rc = ss_storage_put(r->root, "query", want.data, want.len);
+        if ((rc = no_batches(o->checkpoint, "offsets")) < 0 ||
+            (rc = no_batches(o->checkpoint, "commits")) < 0)
+            goto out;
+        rc = ss_log__put_sealed(r->root, "query", want.data, want.len, 1);
         goto out;
     }
     if (rc < 0)
         goto out;
     if (have.len != want.len || memcmp(have.data, want.data, want.len)) {
-        if ((rc = ss_buf_append(&have, "", 1)) < 0 ||
-            (rc = ss_buf_append(&want, "", 1)) < 0)
+        if ((rc = ss_buf_append(&want, "", 1)) < 0)
             goto out;
         rc = ss_error_set(SS_EINVAL,
                           "checkpoint %s was written by a different query; "

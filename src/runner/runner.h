@@ -67,11 +67,17 @@ void ss_run_options_init(ss_run_options *o);
 
 /*
  * Run batches until the input has nothing new (or, with follow, until
- * *stop is set or max_batches is reached).
+ * *stop is set or max_batches is reached).  Holds <checkpoint>/lock for
+ * the whole call (docs/runner.md, "One run per checkpoint").
  * @return 0, SS_EINVAL (bad query, bad input with bad_input_fatal, a
  *         checkpoint written by a different query: message says so),
- *         SS_EIO, SS_ECORRUPT (a log entry or state file failed checks),
- *         SS_ELIMIT (state memory limit).
+ *         SS_EIO, SS_ECORRUPT (a log entry, saved stdin batch, `query`
+ *         or state file failed checks, or `query` is missing while
+ *         batches are logged), SS_ELIMIT (state memory limit),
+ *         SS_EBUSY (another run holds the checkpoint's lock, or logged
+ *         the batch this run was about to log), SS_EFENCED (another
+ *         writer took over a state store).  The CLI exits 3 for the
+ *         last two.
  */
 int ss_run(ss_run_stats *stats_out, const ss_run_options *o);
 

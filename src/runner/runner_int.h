@@ -64,10 +64,15 @@ typedef struct ss_run_batch {
     unsigned char *keep;
     uint64_t lines, bad, late;
     int64_t max_ts;
+    uint32_t vals_warned; /* --agg fields warned about; kept across batches */
 } ss_run_batch;
 
 typedef struct ss_runner {
-    const ss_run_options *o;
+    const ss_run_options *o; /* &opts */
+    ss_run_options opts;     /* the caller's, with the store options below */
+    const char **store_opts; /* caller's + min_versions_to_retain, or NULL */
+    uint64_t retain;         /* batches of logs and store versions kept */
+    int lock_fd;             /* <checkpoint>/lock, flocked; -1 if none */
     unsigned threads;
     char input_dir[SS_RUNNER_PATH_MAX];
     ss_storage *root, *offsets, *commits, *sink, *stdin_st;
@@ -81,10 +86,30 @@ typedef struct ss_runner {
     atomic_uint next_part;
 } ss_runner;
 
+/* -------------------------------------------------------------- log.c */
+/* (log.h has the offset and commit entries; these serve the rest.) */
+
+/* Write data plus a "crc32c XXXXXXXX\n" line over it, replacing `name`,
+ * or (only_new) only if `name` is absent: SS_EEXISTS if it exists. */
+int ss_log__put_sealed(ss_storage *st, const char *name, const void *data,
+                       size_t len, int only_new);
+/* Read an object ss_log__put_sealed wrote into `out` (replacing what it
+ * held), without its CRC line.  0, SS_ENOTFOUND, or SS_ECORRUPT naming
+ * the object (no CRC line, or a mismatch). */
+int ss_log__read_sealed(ss_buf *out, ss_storage *st, const char *name);
+/* The same for a sealed entry whose first line is `magic`: *body points
+ * past that line into b, NUL-terminated where the CRC line began. */
+int ss_log__read_entry(ss_buf *b, char **body, ss_storage *st, const char *name,
+                       const char *magic);
+/* Delete the entries "<N><suffix>" with N < below, oldest first. */
+int ss_log__prune(ss_storage *st, uint64_t below, const char *suffix);
+
 /* ------------------------------------------------------------ query.c */
 
 int ss_query__validate(const ss_run_options *o);
-/* @return 0, or SS_EINVAL if the checkpoint holds a different query. */
+/* @return 0, SS_EINVAL if the checkpoint holds a different query, or
+ *         SS_ECORRUPT if `query` is damaged, or missing while the logs
+ *         hold batches (the message names the file). */
 int ss_query__check(ss_runner *r);
 
 /* ----------------------------------------------------------- source.c */

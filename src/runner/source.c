@@ -17,8 +17,10 @@
  */
 #include "runner/runner_int.h"
 
+#include "runner/parse.h"
 #include "util/error.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #define STDIN_DEFAULT_RECORDS 10000
+#define HEADER_MAX (1u << 20) /* bytes searched for a CSV header */
 
 int
 ss_source__is_stdin(const ss_run_options *o)
@@ -108,29 +111,79 @@ out:
     return rc;
 }
 
-/* The first line of a CSV file (its header), into `out`. */
+/* The header record of a CSV file (its first record, after a UTF-8
+ * BOM), into `out`; SS_EINVAL if the file has none (batch.c then counts
+ * the file's rows bad), SS_EIO if it cannot be read. */
 int
 ss_source__read_header(ss_buf *out, const char *dir, const char *name)
 {
     char path[SS_RUNNER_PATH_MAX];
     struct stat st;
-    uint64_t n;
-    unsigned char *nl;
+    uint64_t size, got = 0, want;
+    size_t skip = 0, n;
     int rc;
 
     if ((rc = join_path(path, sizeof(path), dir, name)) < 0)
         return rc;
     if (stat(path, &st) < 0)
         return ss_error_set(SS_EIO, "%s: %s", path, strerror(errno));
-    n = (uint64_t)st.st_size < 65536 ? (uint64_t)st.st_size : 65536;
+    size = (uint64_t)st.st_size;
     out->len = 0;
-    if ((rc = ss_source__read_range(out, dir, name, 0, n)) < 0)
-        return rc;
-    nl = memchr(out->data, '\n', out->len);
-    if (!nl)
-        return ss_error_set(SS_EINVAL, "%s: no header line", path);
-    out->len = (size_t)(nl - out->data);
-    return 0;
+    /* Read 64 KiB at a time: a quoted header cell may hold newlines. */
+    while (got < size && got < HEADER_MAX) {
+        want = size - got < 65536 ? size - got : 65536;
+        if ((rc = ss_source__read_range(out, dir, name, got, got + want)) < 0)
+            return rc;
+        got += want;
+        if (out->len >= 3 && memcmp(out->data, "\xEF\xBB\xBF", 3) == 0)
+            skip = 3;
+        n = ss_parse__record_len((const char *)out->data + skip,
+                                 out->len - skip, 1, NULL);
+        if (skip + n < out->len) {
+            memmove(out->data, out->data + skip, n);
+            out->len = n;
+            return 0;
+        }
+    }
+    return ss_error_set(SS_EINVAL,
+                        "no complete header line in the first %" PRIu64
+                        " bytes (an unterminated quote?)",
+                        got);
+}
+
+/* A name the offset log can hold (log.c writes it as the rest of a
+ * line, read back after the numbers and the blanks before it): no
+ * newline, no leading blank, shorter than SS_LOG_NAME_MAX. */
+static int
+check_name(const char *dir, const char *name)
+{
+    char shown[SS_LOG_NAME_MAX * 4 + 1];
+    size_t i, k = 0, len = strlen(name);
+    int ok = len < SS_LOG_NAME_MAX && !isspace((unsigned char)name[0]) &&
+             !strchr(name, '\n');
+
+    if (ok)
+        return 0;
+    for (i = 0; name[i] && k + 5 < sizeof(shown); i++) {
+        unsigned char c = (unsigned char)name[i];
+
+        if (c == '\n')
+            k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\n");
+        else if (c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\x%02x", c);
+        else
+            shown[k++] = (char)c;
+    }
+    shown[k] = '\0';
+    return ss_error_set(SS_EINVAL,
+                        "input file \"%s\" in %s: %s; rename it (keeping "
+                        "it in name order) and run again",
+                        shown, dir,
+                        len >= SS_LOG_NAME_MAX
+                            ? "the name is too long for the offset log "
+                              "(255 bytes at most)"
+                            : "a name with a newline or a leading blank "
+                              "cannot be written to the offset log");
 }
 
 /* Plan batch `e->batch` from the input directory after position `pos`.
@@ -156,8 +209,9 @@ ss_source__plan_dir(ss_runner *r, ss_offset_entry *e, const ss_range *pos)
             continue;
         if (pos->name[0] && strcmp(de->d_name, pos->name) < 0)
             continue;
-        if (strlen(de->d_name) >= SS_LOG_NAME_MAX)
-            continue;
+        /* Refused rather than skipped: skipping would lose its rows. */
+        if ((rc = check_name(r->input_dir, de->d_name)) < 0)
+            goto out;
         if (n == cap) {
             char **nn =
                 realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
@@ -207,15 +261,21 @@ ss_source__plan_dir(ss_runner *r, ss_offset_entry *e, const ss_range *pos)
             /* Cut after a whole line: at the bound, or (follow) at the
              * last newline, since a writer may be mid-line. */
             uint64_t last_nl = rg.start, lines = 0;
+            int csv = ss_source__format(o, names[i]) == SS_IN_CSV;
+            size_t rl;
 
             data.len = 0;
             if ((rc = ss_source__read_range(&data, r->input_dir, names[i],
                                             rg.start, size)) < 0)
                 goto out;
-            for (k = 0; k < data.len; k++) {
-                if (data.data[k] != '\n')
-                    continue;
-                last_nl = rg.start + k + 1;
+            /* Records, not lines: a CSV cut never splits a quoted cell
+             * (batch.c reads by the same rule). */
+            for (k = 0; k < data.len; k += rl + 1) {
+                rl = ss_parse__record_len((const char *)data.data + k,
+                                          data.len - k, csv, NULL);
+                if (k + rl >= data.len)
+                    break;
+                last_nl = rg.start + k + rl + 1;
                 lines++;
                 if (o->max_records && records + lines >= o->max_records)
                     break;
@@ -287,7 +347,9 @@ ss_source__plan_stdin(ss_runner *r, ss_offset_entry *e)
     if (got == 0)
         goto out;
     snprintf(name, sizeof(name), "%" PRIu64 ".jsonl", e->batch);
-    if ((rc = ss_storage_put(r->stdin_st, name, data.data, data.len)) < 0)
+    /* Sealed with a CRC line, checked before each read (runner.c 10). */
+    if ((rc = ss_log__put_sealed(r->stdin_st, name, data.data, data.len, 0)) <
+        0)
         goto out;
     if (!(e->ranges = calloc(1, sizeof(*e->ranges)))) {
         rc = ss_error_set(SS_ENOMEM, "out of memory");

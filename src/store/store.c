@@ -36,10 +36,12 @@ struct ss_provider {
     ss_cf_table cfs;
     char *location;
     ss_store *writer;
-    size_t stores; /* open store handles */
+    ss_store *readers; /* open read-only stores, freed at close */
+    size_t stores;     /* open store handles */
     /* A failed commit poisons the provider until it is reopened
      * (statestore.h): loads and commits then return SS_EFATAL. */
     bool fatal;
+    int fatal_code; /* SS_EFATAL, or SS_EFENCED: another writer took over */
     char fatal_msg[512];
 };
 
@@ -50,7 +52,8 @@ struct ss_store {
     bool readonly;
     uint64_t version;
     uint64_t mods;
-    ss_iter *iters; /* live iterators, detached when the store goes */
+    ss_iter *iters;        /* live iterators, detached when the store goes */
+    ss_store *next_reader; /* read-only: the next in p->readers */
 };
 
 struct ss_iter {
@@ -159,6 +162,8 @@ ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
 static int
 fatal_error(const ss_provider *p)
 {
+    if (p->fatal_code == SS_EFENCED)
+        return ss_error_set(SS_EFENCED, "%s", p->fatal_msg);
     return ss_error_set(SS_EFATAL,
                         "provider on %s failed earlier and must be "
                         "reopened: %s",
@@ -176,7 +181,8 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     *out = NULL;
     if ((rc = check_provider(p, "load")) < 0)
         return rc;
-    if (p->fatal)
+    /* A fenced provider still reads: its files are the checkpoint's. */
+    if (p->fatal && !(readonly && p->fatal_code == SS_EFENCED))
         return fatal_error(p);
     if (!readonly && p->writer)
         return ss_error_set(SS_EBUSY,
@@ -196,8 +202,12 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     s->readonly = readonly;
     s->version = version;
     s->state = ST_OPEN;
-    if (!readonly)
+    if (!readonly) {
         p->writer = s;
+    } else {
+        s->next_reader = p->readers;
+        p->readers = s;
+    }
     p->stores++;
     *out = s;
     return 0;
@@ -263,6 +273,8 @@ ss_provider_close(ss_provider *p)
     /* Stores left open are the caller's bug; abort rather than leak. */
     if (p->writer)
         ss_store_free(p->writer);
+    while (p->readers)
+        ss_store_free(p->readers);
     p->ops->close(p->impl);
     p->storage->free(p->storage);
     free(p->location);
@@ -382,6 +394,7 @@ ss_store_commit(uint64_t *version_out, ss_store *s)
     s->mods++;
     if ((rc = s->p->ops->commit(&v, s->impl)) < 0) {
         s->p->fatal = true;
+        s->p->fatal_code = rc == SS_EFENCED ? SS_EFENCED : SS_EFATAL;
         snprintf(s->p->fatal_msg, sizeof(s->p->fatal_msg), "%s",
                  ss_error_last());
         return rc;
@@ -416,6 +429,7 @@ ss_store_version(const ss_store *s)
 void
 ss_store_free(ss_store *s)
 {
+    ss_store **pp;
     ss_iter *it;
 
     if (!s)
@@ -428,6 +442,11 @@ ss_store_free(ss_store *s)
     s->p->ops->store_free(s->impl);
     if (s->p->writer == s)
         s->p->writer = NULL;
+    for (pp = &s->p->readers; *pp; pp = &(*pp)->next_reader)
+        if (*pp == s) {
+            *pp = s->next_reader;
+            break;
+        }
     s->p->stores--;
     free(s);
 }

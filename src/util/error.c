@@ -99,6 +99,7 @@ ss_strerror(int code)
     case SS_EBUSY: return "SS_EBUSY";
     case SS_EFATAL: return "SS_EFATAL";
     case SS_EDONE: return "SS_EDONE";
+    case SS_EFENCED: return "SS_EFENCED";
     default: return "SS_E(unknown)";
     }
 }

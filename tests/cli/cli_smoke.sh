@@ -31,6 +31,18 @@ printf '\x00' | dd of="$f" bs=1 seek=40 conv=notrunc status=none
 [ $? -eq 1 ]; check "verify fails on a flipped byte" $?
 grep -q "15.delta" "$dir/out"; check "verify names the file" $?
 
+# A valid file of another store (issue 9, A.6): verify refuses it,
+# naming both stores.
+"$bin" demo --dir "$dir/a" --batches 3 --keys 100 --updates 50 -q \
+    >/dev/null 2>&1
+"$bin" demo --dir "$dir/b" --batches 3 --keys 100 --updates 50 -q \
+    >/dev/null 2>&1
+cp "$dir/a/2.delta" "$dir/b/2.delta"
+"$bin" verify "$dir/b" >"$dir/out" 2>&1
+[ $? -eq 1 ]; check "verify fails on another store's file" $?
+grep -q "2.delta: belongs to store [0-9a-f]*, but this location is store" \
+    "$dir/out"; check "verify names both stores" $?
+
 # rocksdb SST snapshot mode (when built): metas and shared objects;
 # verify and inspect pick the rocksdb provider from the files.
 if "$bin" demo --dir "$dir/sst" --batches 4 --keys 1000 --updates 200 -q \

@@ -272,6 +272,20 @@ lines_free(lines *ls)
     memset(ls, 0, sizeof(*ls));
 }
 
+/* The runner's number format (window_agg.c): the shortest %g that reads
+ * back as the same double (integral values print as integers). */
+static void
+shortest(char *buf, size_t n, double d)
+{
+    int prec;
+
+    for (prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
 static void
 expected_lines(lines *out, const ref *r, int64_t win, int64_t final_wm)
 {
@@ -291,7 +305,7 @@ expected_lines(lines *out, const ref *r, int64_t win, int64_t final_wm)
         gmtime_r(&t1, &tm);
         strftime(s1, sizeof(s1), "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (a->n)
-            snprintf(avg, sizeof(avg), "%.15g", (double)a->sum / (double)a->n);
+            shortest(avg, sizeof(avg), (double)a->sum / (double)a->n);
         if (a->n)
             snprintf(line, sizeof(line),
                      "{\"window_start\":\"%s\",\"window_end\":\"%s\","
@@ -767,6 +781,376 @@ test_input__new_files_resume(ss_test *t)
     SS_CHECK_EQ_U64(st.first_batch, N_FILES + 1);
 }
 
+/* ------------------------------------------- small hand-written inputs */
+
+static void
+put_file(ss_test *t, const char *dir, const char *name, const char *text)
+{
+    char path[1400];
+
+    mkdir(dir, 0755);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ss_test_write_file(t, path, text, strlen(text));
+}
+
+/* A small query: --window 10s --group-by user --agg count (or the aggs
+ * given), no lateness, 2 partitions, one thread. */
+static void
+small_options(ss_run_options *o, char *aggs, const char *in, const char *ck,
+              const char *out)
+{
+    ss_run_options_init(o);
+    o->input = in;
+    o->checkpoint = ck;
+    o->output = out;
+    o->event_time = "ts";
+    o->partitions = 2;
+    o->threads = 1;
+    if (aggs) {
+        o->have_window = 1;
+        o->wagg.window_ms = o->wagg.slide_ms = 10000;
+        o->wagg.n_group = 1;
+        o->wagg.group[0] = "user";
+        if (ss_wagg__parse_aggs(&o->wagg, aggs) < 0)
+            abort();
+    }
+}
+
+/* ss_run with its bad-input reports collected into *errs (malloc'd). */
+static int
+run_collect(ss_run_stats *st, ss_run_options *o, char **errs)
+{
+    FILE *f = tmpfile();
+    long n;
+    int rc;
+
+    o->errors = f;
+    rc = ss_run(st, o);
+    o->errors = NULL;
+    n = ftell(f);
+    *errs = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    rewind(f);
+    if (n > 0 && fread(*errs, 1, (size_t)n, f) != (size_t)n)
+        (*errs)[0] = '\0';
+    fclose(f);
+    return rc;
+}
+
+#define CHECK_HAS(hay, needle)                                                 \
+    do {                                                                       \
+        if (!strstr((hay), (needle)))                                          \
+            SS_FAIL("expected \"%s\" in:\n%s", (needle), (hay));               \
+    } while (0)
+
+/* Issue 9, finding 14: a group-by or dedup value too long for a store
+ * key is a bad line (file:line), not a batch failure every replay
+ * repeats (batch.c invariant 4). */
+static void
+test_input__long_key_is_a_bad_line(ss_test *t)
+{
+    char in[1100], ck[1100], out[1100], aggs[] = "count", *big, *text, *errs;
+    ss_run_options o;
+    ss_run_stats st;
+    size_t n = 70000;
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    snprintf(ck, sizeof(ck), "%s/ck", t->dir);
+    snprintf(out, sizeof(out), "%s/out", t->dir);
+    big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    text = malloc(2 * n + 400);
+    sprintf(text,
+            "{\"ts\":1000,\"user\":\"u1\",\"id\":1}\n"
+            "{\"ts\":1001,\"user\":\"%s\",\"id\":2}\n"
+            "{\"ts\":1002,\"user\":\"u2\",\"id\":\"%s\"}\n"
+            "{\"ts\":99000,\"user\":\"u3\",\"id\":4}\n",
+            big, big);
+    put_file(t, in, "a.jsonl", text);
+    small_options(&o, aggs, in, ck, out);
+    o.n_dedup = 1;
+    o.dedup[0] = "id";
+    SS_CHECK_OK(run_collect(&st, &o, &errs));
+    SS_CHECK_EQ_U64(st.bad, 2);
+    SS_CHECK_EQ_U64(st.rows_in, 4);
+    CHECK_HAS(errs, "a.jsonl:2: group-by key of 70");
+    CHECK_HAS(errs, "a.jsonl:3: dedup key of 70");
+    free(errs);
+    free(text);
+    free(big);
+}
+
+/* Issue 9, finding 14: --on-bad-input fail stops at file:line and says
+ * how to go on; running again with skip replays the logged batch and
+ * skips exactly that line: the output equals a run that skipped from
+ * the start (batch.c invariant 4, runner.c invariant 1). */
+static void
+test_input__fatal_then_skip_equals_skip(ss_test *t)
+{
+    static dataset d;
+    query q = {NULL, 2, 10000, 10000, 5000, 0, 0, 1};
+    char in[1100], ck[1100], out[1100], ck2[1100], out2[1100], *a1, *a2;
+    lines l1 = {0}, l2 = {0};
+    ss_run_stats st;
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    snprintf(ck, sizeof(ck), "%s/ck", t->dir);
+    snprintf(out, sizeof(out), "%s/out", t->dir);
+    snprintf(ck2, sizeof(ck2), "%s/ck2", t->dir);
+    snprintf(out2, sizeof(out2), "%s/out2", t->dir);
+    gen(t, &d, in, 5);
+    SS_CHECK_ERR_MSG(SS_EINVAL, run_here(&st, t, &q, in, ck, out),
+                     "in-00.jsonl:15: ");
+    SS_CHECK_ERR_MSG(SS_EINVAL, run_here(&st, t, &q, in, ck, out),
+                     "run again with --on-bad-input skip");
+    q.fatal = 0;
+    SS_CHECK_OK(run_here(&st, t, &q, in, ck, out));
+    SS_CHECK_EQ_U64(st.replayed, 1);
+    SS_CHECK_OK(run_here(&st, t, &q, in, ck2, out2));
+    read_output(t, &l1, &a1, out);
+    read_output(t, &l2, &a2, out2);
+    SS_CHECK(l1.n > 50);
+    SS_CHECK(strcmp(a1, a2) == 0);
+    free(a1);
+    free(a2);
+    lines_free(&l1);
+    lines_free(&l2);
+}
+
+/* Issue 9, findings 14 and 23: a CSV header that cannot be read (an
+ * unterminated quote, too many columns, no header line, a duplicate
+ * name) is one report naming file:1, and its rows are counted bad; the
+ * other files are read (batch.c invariant 5).  Wide headers (70
+ * columns) are fine. */
+static void
+test_input__csv_bad_headers(ss_test *t)
+{
+    char in[1100], ck[1100], out[1100], aggs[] = "count", *errs;
+    char text[8000];
+    ss_run_options o;
+    ss_run_stats st;
+    size_t n;
+    int i;
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    snprintf(ck, sizeof(ck), "%s/ck", t->dir);
+    snprintf(out, sizeof(out), "%s/out", t->dir);
+    /* The quote runs to the end: the rows are part of the header. */
+    put_file(t, in, "a.csv", "ts,\"user\n1000,u1\n1001,u2\n");
+    for (n = 0, i = 0; i < 300; i++)
+        n += (size_t)sprintf(text + n, "%sc%d", i ? "," : "", i);
+    sprintf(text + n, "\n1000,u1\n");
+    put_file(t, in, "b.csv", text);
+    put_file(t, in, "c.csv", "ts,user\n1003,u4\n");
+    n = (size_t)sprintf(text, "ts,user");
+    for (i = 2; i < 70; i++)
+        n += (size_t)sprintf(text + n, ",pad%d", i);
+    n += (size_t)sprintf(text + n, "\n1004,u5");
+    for (i = 2; i < 70; i++)
+        n += (size_t)sprintf(text + n, ",%d", i);
+    sprintf(text + n, "\n");
+    put_file(t, in, "d.csv", text);
+    put_file(t, in, "e.csv", "1004,u5\n1005,u6\n");
+    put_file(t, in, "f.csv", "ts,user,user\n1006,u7,u7\n");
+    put_file(t, in, "g.jsonl", "{\"ts\":99000,\"user\":\"u9\"}\n");
+    small_options(&o, aggs, in, ck, out);
+    SS_CHECK_OK(run_collect(&st, &o, &errs));
+    CHECK_HAS(errs, "a.csv:1: bad CSV header: unterminated quoted cell");
+    CHECK_HAS(errs, "b.csv:1: bad CSV header: too many fields");
+    CHECK_HAS(errs, "e.csv:1: bad CSV header: no column 'ts' (--event-time)"
+                    "; the first line looks like data");
+    CHECK_HAS(errs, "f.csv:1: bad CSV header: duplicate column name 'user'");
+    /* Bad: b's, e's and f's one row each.  Read: c, d (70 columns), g. */
+    SS_CHECK_EQ_U64(st.bad, 3);
+    SS_CHECK_EQ_U64(st.rows_in, 6);
+    free(errs);
+    /* With fail, the run stops at the first, naming it. */
+    snprintf(ck, sizeof(ck), "%s/ck2", t->dir);
+    o.checkpoint = ck;
+    o.bad_input_fatal = 1;
+    SS_CHECK_ERR_MSG(SS_EINVAL, ss_run(&st, &o), "a.csv:1: bad CSV header");
+}
+
+/* Issue 9, finding 23: a UTF-8 BOM is skipped (CSV and JSON); a quoted
+ * cell may hold newlines (as the CSV sink writes them), line numbers
+ * stay file line numbers after it, and a --max-records cut never splits
+ * such a record (batch.c invariant 6, parse.c invariant 4). */
+static void
+test_input__csv_bom_and_quoted_newlines(ss_test *t)
+{
+    static const char csv[] = "\xEF\xBB\xBF"
+                              "ts,user,v\r\n"
+                              "1000,\"a\nb\",5\r\n"
+                              "1001,u2,7\r\n"
+                              "1002\r\n"
+                              "1003,\"c\"\"\n\nd\",1\n"
+                              "99000,u9,1\n";
+    char in[1100], ck[1100], out[1100], aggs[] = "count", *errs, *all;
+    const char *want[] = {"\"user\":\"a\\u000ab\",\"count\":1",
+                          "\"user\":\"u2\",\"count\":1",
+                          "\"user\":\"c\\\"\\u000a\\u000ad\",\"count\":1",
+                          "\"user\":\"j1\",\"count\":1"};
+    uint64_t max_records[] = {0, 1, 2};
+    ss_run_options o;
+    ss_run_stats st;
+    size_t i, k;
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    put_file(t, in, "a.csv", csv);
+    put_file(t, in, "0.jsonl", "\xEF\xBB\xBF{\"ts\":1000,\"user\":\"j1\"}\n");
+    for (k = 0; k < 3; k++) {
+        snprintf(ck, sizeof(ck), "%s/ck%zu", t->dir, k);
+        snprintf(out, sizeof(out), "%s/out%zu", t->dir, k);
+        small_options(&o, aggs, in, ck, out);
+        o.max_records = max_records[k];
+        ss_test_context(t, "--max-records %" PRIu64, max_records[k]);
+        SS_CHECK_OK(run_collect(&st, &o, &errs));
+        SS_CHECK_EQ_U64(st.bad, 1);
+        CHECK_HAS(errs, "a.csv:5: fewer cells than the header");
+        {
+            lines l = {0};
+
+            read_output(t, &l, &all, out);
+            for (i = 0; i < 4; i++)
+                CHECK_HAS(all, want[i]);
+            lines_free(&l);
+            free(all);
+        }
+        free(errs);
+    }
+}
+
+/* Issue 9, finding 20 (and 23): dedup without --window writes the kept
+ * records in the chosen format, whatever the input's; the CSV it writes
+ * (quoted newlines included) reads back as the same records. */
+static void
+test_sink__dedup_output_format(ss_test *t)
+{
+    char in[1100], ck[1100], out[1100], ck2[1100], *all, *errs;
+    ss_run_options o;
+    ss_run_stats st;
+    lines l = {0};
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    put_file(t, in, "a.csv",
+             "ts,id,name\n1000,1,\"x,y\"\n1001,1,dup\n1002,2,\n");
+    put_file(t, in, "b.jsonl",
+             "{\"ts\":1003, \"id\":3, \"name\":\"q\\\"z\", \"n\":1.5, "
+             "\"ok\":true}\n{\"ts\":1004,\"id\":4,\"name\":\"l1\\nl2\"}\n");
+    /* JSON lines out. */
+    snprintf(ck, sizeof(ck), "%s/ck", t->dir);
+    snprintf(out, sizeof(out), "%s/out", t->dir);
+    small_options(&o, NULL, in, ck, out);
+    o.n_dedup = 1;
+    o.dedup[0] = "id";
+    SS_CHECK_OK(ss_run(&st, &o));
+    read_output(t, &l, &all, out);
+    if (strcmp(all, "part-00000000.jsonl\n"
+                    "{\"ts\":\"1000\",\"id\":\"1\",\"name\":\"x,y\"}\n"
+                    "{\"ts\":\"1002\",\"id\":\"2\",\"name\":null}\n"
+                    "{\"ts\":1003,\"id\":3,\"name\":\"q\\\"z\",\"n\":1.5,"
+                    "\"ok\":true}\n"
+                    "{\"ts\":1004,\"id\":4,\"name\":\"l1\\u000al2\"}\n") != 0)
+        SS_FAIL("JSON output:\n%s", all);
+    free(all);
+    lines_free(&l);
+    /* CSV out: one header of every field name, in first-seen order. */
+    snprintf(ck, sizeof(ck), "%s/ck-csv", t->dir);
+    snprintf(out, sizeof(out), "%s/out-csv", t->dir);
+    small_options(&o, NULL, in, ck, out);
+    o.n_dedup = 1;
+    o.dedup[0] = "id";
+    o.output_format = SS_OUT_CSV;
+    SS_CHECK_OK(ss_run(&st, &o));
+    read_output(t, &l, &all, out);
+    if (strcmp(all, "part-00000000.csv\n"
+                    "ts,id,name,n,ok\n"
+                    "1000,1,\"x,y\",,\n"
+                    "1002,2,,,\n"
+                    "1003,3,\"q\"\"z\",1.5,true\n"
+                    "1004,4,\"l1\nl2\",,\n") != 0)
+        SS_FAIL("CSV output:\n%s", all);
+    free(all);
+    lines_free(&l);
+    /* The runner reads its own CSV back: 4 records, none bad. */
+    snprintf(ck2, sizeof(ck2), "%s/ck-back", t->dir);
+    small_options(&o, NULL, out, ck2, NULL);
+    o.n_dedup = 1;
+    o.dedup[0] = "id";
+    SS_CHECK_OK(run_collect(&st, &o, &errs));
+    SS_CHECK_EQ_U64(st.rows_in, 4);
+    SS_CHECK_EQ_U64(st.bad, 0);
+    free(errs);
+}
+
+/* Issue 9, finding 19: integers print exactly, other doubles with the
+ * digits that read back to the same value, a sum past double's range
+ * as null (JSON has no inf). */
+static void
+test_sink__numbers_round_trip(ss_test *t)
+{
+    char in[1100], ck[1100], out[1100], aggs[] = "sum:v,max:v,avg:v", *all;
+    const char *want[] = {
+        "\"user\":\"a\",\"sum_v\":null,\"max_v\":1e+308,\"avg_v\":null",
+        "\"user\":\"b\",\"sum_v\":1000000000000002,"
+        "\"max_v\":1000000000000001,\"avg_v\":500000000000001}",
+        "\"user\":\"c\",\"sum_v\":0.30000000000000004,\"max_v\":0.2,"
+        "\"avg_v\":0.15000000000000002}",
+        "\"user\":\"d\",\"sum_v\":1234567890123456,"
+        "\"max_v\":1234567890123456,\"avg_v\":1234567890123456}"};
+    ss_run_options o;
+    ss_run_stats st;
+    lines l = {0};
+    size_t i;
+
+    snprintf(in, sizeof(in), "%s/in", t->dir);
+    snprintf(ck, sizeof(ck), "%s/ck", t->dir);
+    snprintf(out, sizeof(out), "%s/out", t->dir);
+    put_file(t, in, "a.jsonl",
+             "{\"ts\":1000,\"user\":\"a\",\"v\":1e308}\n"
+             "{\"ts\":1000,\"user\":\"a\",\"v\":1e308}\n"
+             "{\"ts\":1000,\"user\":\"b\",\"v\":1000000000000001}\n"
+             "{\"ts\":1000,\"user\":\"b\",\"v\":1}\n"
+             "{\"ts\":1000,\"user\":\"c\",\"v\":0.1}\n"
+             "{\"ts\":1000,\"user\":\"c\",\"v\":0.2}\n"
+             "{\"ts\":1000,\"user\":\"d\",\"v\":1234567890123456}\n"
+             "{\"ts\":99000,\"user\":\"z\",\"v\":0}\n");
+    small_options(&o, aggs, in, ck, out);
+    SS_CHECK_OK(ss_run(&st, &o));
+    read_output(t, &l, &all, out);
+    for (i = 0; i < 4; i++)
+        CHECK_HAS(all, want[i]);
+    free(all);
+    lines_free(&l);
+}
+
+/* Issue 9, finding 21: an input name the offset log cannot hold (a
+ * newline, a leading blank) is refused before anything is logged,
+ * naming the file, instead of corrupting offsets/N or never being
+ * read. */
+static void
+test_input__unloggable_names_refused(ss_test *t)
+{
+    char in[1100], ck[1100], out[1100], aggs[] = "count";
+    const char *names[] = {"b\nc.jsonl", " lead.jsonl"};
+    const char *shown[] = {"\"b\\nc.jsonl\"", "\" lead.jsonl\""};
+    ss_run_options o;
+    ss_run_stats st;
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        snprintf(in, sizeof(in), "%s/in%zu", t->dir, i);
+        snprintf(ck, sizeof(ck), "%s/ck%zu", t->dir, i);
+        snprintf(out, sizeof(out), "%s/out%zu", t->dir, i);
+        put_file(t, in, "a.jsonl", "{\"ts\":1000,\"user\":\"u1\"}\n");
+        put_file(t, in, names[i], "{\"ts\":1001,\"user\":\"u2\"}\n");
+        small_options(&o, aggs, in, ck, out);
+        SS_CHECK_ERR_MSG(SS_EINVAL, ss_run(&st, &o), shown[i]);
+        SS_CHECK_ERR_MSG(SS_EINVAL, ss_run(&st, &o), "rename it");
+        SS_CHECK_EQ_U64(st.batches, 0);
+    }
+}
+
 static const ss_test_case tests[] = {
     SS_TEST(reference, tumbling),
     SS_TEST(reference, sliding),
@@ -778,6 +1162,13 @@ static const ss_test_case tests[] = {
     SS_TEST_ONCE(input, empty_dir),
     SS_TEST_ONCE(input, other_query_refused),
     SS_TEST_ONCE(input, new_files_resume),
+    SS_TEST_ONCE(input, long_key_is_a_bad_line),
+    SS_TEST_ONCE(input, fatal_then_skip_equals_skip),
+    SS_TEST_ONCE(input, csv_bad_headers),
+    SS_TEST_ONCE(input, csv_bom_and_quoted_newlines),
+    SS_TEST_ONCE(input, unloggable_names_refused),
+    SS_TEST_ONCE(sink, dedup_output_format),
+    SS_TEST_ONCE(sink, numbers_round_trip),
     SS_TEST_END};
 
 SS_TEST_MAIN(tests)

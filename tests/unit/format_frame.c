@@ -17,7 +17,11 @@ write_file(ss_test *t, ss_storage *st, unsigned codec, unsigned n,
            size_t block_size)
 {
     ss_cf_entry cfs[2] = {{"a", 0}, {"b", SS_CF_ORDERED}};
-    ss_file_header h = {SS_FILE_DELTA, codec, 7, 2, cfs};
+    ss_file_header h = {.kind = SS_FILE_DELTA,
+                        .codec = codec,
+                        .version = 7,
+                        .n_cf = 2,
+                        .cf = cfs};
     ss_frame_writer fw;
     char key[32], val[200];
     unsigned i;

@@ -297,7 +297,7 @@ mem_put(void *store, unsigned cf, ss_slice key, ss_slice value)
         old->vlen = (uint32_t)value.len;
         return 0;
     }
-    need = mm_node_size(key.len, value.len);
+    need = mm_alloc_cost(mm_node_size(key.len, value.len));
     if (!touched)
         need += mm_changes_push_cost(s->changes, key.len);
     if (!old)
@@ -382,7 +382,9 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
     mem_prov *p = s->p;
     mm_changes *ch = s->changes;
     unsigned rank[SS_MAX_CFS];
-    ss_file_header h = {SS_FILE_DELTA, p->config->codec, ch->version, 0, NULL};
+    ss_file_header h = {.kind = SS_FILE_DELTA,
+                        .codec = p->config->codec,
+                        .version = ch->version};
     commit_rec *recs = NULL, *tmp;
     char name[64];
     uint64_t t0 = ss_now_ns();

@@ -21,7 +21,13 @@
 #include <xxhash.h>
 
 #define MIN_CAP 16u
+/* A batch's change list grows its key arena and its entry array from
+ * small first sizes, doubling, so a batch of one key costs a few hundred
+ * bytes of memory_limit_bytes, not a whole 64 KiB chunk (issue 9, item
+ * 12); big batches reach KEY_CHUNK after a handful of chunks. */
 #define KEY_CHUNK (64u * 1024u)
+#define KEY_CHUNK_FIRST 256u
+#define ENTRIES_FIRST 8u
 
 uint64_t
 mm_hash(const void *key, size_t klen)
@@ -41,6 +47,23 @@ size_t
 mm_node_size(size_t klen, size_t vlen)
 {
     return sizeof(mm_node) + klen + vlen;
+}
+
+size_t
+mm_alloc_cost(size_t size)
+{
+    /* An upper bound of glibc malloc's usable size: a heap chunk is the
+     * request plus a header word in 16-byte steps (32 at least), and a
+     * big one (from 128 KiB, the default mmap threshold) may be mapped
+     * in whole pages less a two-word header.  ASan's allocator counts
+     * the request itself, which is less. */
+    size_t chunk = (size + 8 + 15) & ~(size_t)15;
+
+    if (chunk < 32)
+        chunk = 32;
+    if (size >= 128u * 1024u)
+        return ((chunk + 8 + 4095) & ~(size_t)4095) - 16;
+    return chunk - 8;
 }
 
 mm_node *
@@ -118,7 +141,7 @@ hash_insert_cost(const mm_cf *cf)
 {
     if (cf->cap && (cf->count + 1) * 4 <= cf->cap * 3)
         return 0;
-    return (cf->cap ? cf->cap * 2 : MIN_CAP) * sizeof(mm_slot);
+    return mm_alloc_cost((cf->cap ? cf->cap * 2 : MIN_CAP) * sizeof(mm_slot));
 }
 
 static int
@@ -339,7 +362,7 @@ mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash, int stage)
 size_t
 mm_map_insert_cost(const mm_map *m, unsigned cf)
 {
-    return m->cf[cf].ordered ? sizeof(mm_tnode) + 16
+    return m->cf[cf].ordered ? mm_alloc_cost(sizeof(mm_tnode))
                              : hash_insert_cost(&m->cf[cf]);
 }
 
@@ -406,8 +429,8 @@ mm_map_apply(mm_map *m, unsigned cf, unsigned op, const void *key, size_t klen,
             mm_node_free(m->budget, mm_map_delete(m, cf, key, klen, h));
         return 0;
     }
-    if (!ss_budget_fits(m->budget,
-                        mm_node_size(klen, vlen) + mm_map_insert_cost(m, cf)))
+    if (!ss_budget_fits(m->budget, mm_alloc_cost(mm_node_size(klen, vlen)) +
+                                       mm_map_insert_cost(m, cf)))
         return ss_error_set(SS_ELIMIT,
                             "memory_limit_bytes=%llu reached "
                             "(%llu bytes in use)",
@@ -442,6 +465,17 @@ mm_changes_new(mm_changes **out, ss_budget *b, uint64_t version)
     return 0;
 }
 
+/* The capacity of the arena's next chunk, to hold `len` bytes. */
+static size_t
+chunk_cap(const mm_changes *c, size_t len)
+{
+    size_t cap = KEY_CHUNK_FIRST;
+
+    if (c->keys)
+        cap = c->keys->cap >= KEY_CHUNK / 2 ? KEY_CHUNK : c->keys->cap * 2;
+    return len > cap ? len : cap;
+}
+
 /* Room for `len` more bytes (8-aligned) in the arena; 0 or SS_ENOMEM. */
 static int
 arena_reserve(mm_changes *c, ss_budget *b, size_t len)
@@ -455,7 +489,7 @@ arena_reserve(mm_changes *c, ss_budget *b, size_t len)
             c->keys->cap - c->keys->used >= len)
             return 0;
     }
-    cap = len > KEY_CHUNK ? len : KEY_CHUNK;
+    cap = chunk_cap(c, len);
     ch = ss_budget_alloc(b, sizeof(mm_chunk) + cap);
     if (!ch)
         return ss_error_set(SS_ENOMEM, "out of memory recording a change");
@@ -476,7 +510,7 @@ arena_cost(const mm_changes *c, size_t len)
         if (c->keys->cap >= used && c->keys->cap - used >= len)
             return 0;
     }
-    return sizeof(mm_chunk) + (len > KEY_CHUNK ? len : KEY_CHUNK);
+    return mm_alloc_cost(sizeof(mm_chunk) + chunk_cap(c, len));
 }
 
 static int
@@ -487,7 +521,7 @@ entry_reserve(mm_changes *c, ss_budget *b)
 
     if (c->len < c->cap)
         return 0;
-    cap = c->cap ? c->cap * 2 : 64;
+    cap = c->cap ? c->cap * 2 : ENTRIES_FIRST;
     grown = ss_budget_realloc(b, c->v, cap * sizeof(mm_change));
     if (!grown)
         return ss_error_set(SS_ENOMEM, "out of memory recording a change");
@@ -499,7 +533,10 @@ entry_reserve(mm_changes *c, ss_budget *b)
 static size_t
 entry_cost(const mm_changes *c)
 {
-    return c->len < c->cap ? 0 : (c->cap ? c->cap * 2 : 64) * sizeof(mm_change);
+    return c->len < c->cap
+               ? 0
+               : mm_alloc_cost((c->cap ? c->cap * 2 : ENTRIES_FIRST) *
+                               sizeof(mm_change));
 }
 
 size_t

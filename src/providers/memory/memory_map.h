@@ -116,6 +116,10 @@ mm_node *mm_map_delete(mm_map *m, unsigned cf, const void *key, size_t klen,
 mm_node *mm_node_new(ss_budget *b, const void *key, size_t klen,
                      const void *value, size_t vlen, uint64_t version);
 size_t mm_node_size(size_t klen, size_t vlen);
+/* Bytes the budget counts for an allocation of `size` bytes (the
+ * allocator rounds up): cost estimates use it so a put that fits never
+ * takes memory_bytes past memory_limit_bytes. */
+size_t mm_alloc_cost(size_t size);
 void mm_node_free(ss_budget *b, mm_node *n);
 
 /* Upsert / remove used when replaying files into a map. */

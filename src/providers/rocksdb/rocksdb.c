@@ -28,20 +28,60 @@
  *    (SS_EFATAL until reopened; the store front does it).
  * 3. Abort drops the batch; the instance never saw it.
  * 4. num_keys is exact: commit looks up each touched key's state before
- *    and after; a rebuild counts by iterating.
+ *    and after; a rebuild counts by iterating, or takes a meta's count
+ *    unless the meta says it is an estimate (RDB_KEYS_ESTIMATED, from
+ *    rocksdb.track_num_keys=false).
+ * 5. Working folders: each provider owns one folder
+ *    <base>/statestore-rdb-XXXXXX (base: rocksdb.local_dir, else TMPDIR,
+ *    else /tmp) holding its instances and an owner file, flock'ed for
+ *    the provider's life and holding its pid.  A provider never removes
+ *    a folder whose owner file is locked (or, where flock is missing,
+ *    whose pid lives); it removes the others under its base at open
+ *    (their owner died), and its own at close.  Creating and collecting
+ *    folders happen under a flock of the base folder itself.  A working
+ *    folder (or instance) deleted between loads is recreated and the
+ *    instance rebuilt from the checkpoint files.
+ * 6. max_versions_in_memory: the versions in p->hist are consecutive
+ *    and each is readable through a RocksDB snapshot taken before the
+ *    instance left it.  Loading one of them moves the instance there
+ *    by writing, for every key the versions in between changed, its
+ *    value in that snapshot; no file is read.  A commit on version V
+ *    drops the versions above V (another lineage) and the ones pushed
+ *    out of the window.  Snapshots keep the overwritten values of those
+ *    few batches alive in RocksDB, nothing more.
+ * 7. A value from get stays allocated until the next put, remove,
+ *    commit, abort or free of its store (header convention 3); a
+ *    read-only store, which has no writes, keeps them until it is freed.
+ * 8. A provider family has a RocksDB column family in an instance only
+ *    once a key was written to it there (a put, a replayed put, or the
+ *    instance's MANIFEST from a meta); until then it is empty, reads
+ *    and scans of it touch no RocksDB family and removes are no-ops.
+ *    Declaring families thus costs nothing at load (RocksDB's creation
+ *    is quadratic in families, ss_rdb__inst_cf).
+ *
+ * Live instance (writable loads):
+ *
+ *   NONE --load(V), from files--> AT V --commit--> AT V+1
+ *                                  |  \--load(W in hist): move to W--/
+ *                                  +--failure, folder gone--> NONE
  */
 #include "providers/rocksdb/rocksdb_int.h"
+#include "providers/rocksdb/rocksdb_stats.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -107,8 +147,6 @@ ss_rdb__fail(char *err, const char *what, const char *where)
     return rc;
 }
 
-/* ------------------------------------------------------------ instances */
-
 void
 ss_rdb__remove_tree(const char *dir)
 {
@@ -131,6 +169,238 @@ ss_rdb__remove_tree(const char *dir)
     closedir(d);
     rmdir(dir);
 }
+
+/* ------------------------------------------------------ working folders */
+
+#define WORK_PREFIX "statestore-rdb-"
+#define OWNER_FILE "owner.lock"
+/* A working folder without an owner file (made by an older library,
+ * or being created where the base folder cannot be flock'ed) is
+ * someone's until nothing in it changed for this long (seconds). */
+#define OWNERLESS_GRACE 600
+
+/* mkdir -p; 0 or SS_EIO naming the folder. */
+static int
+make_dirs(const char *dir, const char *what)
+{
+    char path[600];
+    size_t i, n = strlen(dir);
+
+    if (n >= sizeof(path))
+        return ss_error_set(SS_EINVAL, "%s: path %s is too long", what, dir);
+    memcpy(path, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return ss_error_set(SS_EIO, "%s: cannot create %s: %s", what, path,
+                                strerror(errno));
+        path[i] = dir[i];
+    }
+    return 0;
+}
+
+/* Serialise creating and collecting working folders under `base`
+ * between processes: a flock of the base folder itself (no file of
+ * ours is left in it).  -1 where that is not possible: go on without. */
+static int
+base_lock(const char *base)
+{
+    int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void
+base_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* drops the flock */
+}
+
+/* Whether anything in `dir` or the folders right inside it (RocksDB
+ * instances write there) changed in the last OWNERLESS_GRACE seconds. */
+static bool
+recently_used(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1200];
+    struct stat sb;
+    time_t newest = 0, now = time(NULL);
+
+    if (stat(dir, &sb) == 0)
+        newest = sb.st_mtime;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            if (lstat(path, &sb) == 0 && sb.st_mtime > newest)
+                newest = sb.st_mtime;
+        }
+    if (d)
+        closedir(d);
+    return now - newest < OWNERLESS_GRACE;
+}
+
+/* Whether the working folder `dir` belongs to a live provider (of any
+ * process).  When in doubt, it does. */
+static bool
+owner_alive(const char *dir)
+{
+    char path[840], buf[32];
+    ssize_t got;
+    long pid;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/" OWNER_FILE, dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != ENOENT || recently_used(dir);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        close(fd); /* nobody held it: the owner is gone */
+        return false;
+    }
+    if (errno == EWOULDBLOCK) {
+        close(fd);
+        return true;
+    }
+    /* No flock on this file system: the pid decides. */
+    got = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (got <= 0)
+        return true;
+    buf[got] = '\0';
+    pid = strtol(buf, NULL, 10);
+    return pid <= 0 || kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Remove the working folders under `base` whose owner is gone (killed
+ * processes leave theirs behind). */
+static void
+collect_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    char path[800];
+    struct stat sb;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, WORK_PREFIX, strlen(WORK_PREFIX)) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && !owner_alive(path))
+            ss_rdb__remove_tree(path);
+    }
+    closedir(d);
+}
+
+/* A new owner file in p->work_dir, flock'ed and holding our pid; it
+ * replaces p->lock_fd.  Called under the base lock. */
+static int
+owner_take(rdb_prov *p)
+{
+    char path[700], pid[32];
+    int fd, n, rc;
+
+    snprintf(path, sizeof(path), "%s/" OWNER_FILE, p->work_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ss_error_set(SS_EIO, "cannot create %s: %s", path,
+                            strerror(errno));
+    /* Only a lock someone else holds stops us; no flock at all leaves
+     * the pid to tell (owner_alive). */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+        close(fd);
+        return ss_error_set(SS_EIO,
+                            "rocksdb working folder %s is held by "
+                            "another store",
+                            p->work_dir);
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n) {
+        rc = ss_error_set(SS_EIO, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    if (p->lock_fd >= 0)
+        close(p->lock_fd);
+    p->lock_fd = fd;
+    return 0;
+}
+
+/* Collect the stale folders under the base and make ours. */
+static int
+work_dir_open(rdb_prov *p)
+{
+    const char *what = p->config->rocksdb_local_dir[0]
+                           ? "option 'rocksdb.local_dir'"
+                           : "rocksdb working folder (TMPDIR)";
+    int lk, rc;
+
+    if ((rc = make_dirs(p->base_dir, what)) < 0)
+        return rc;
+    lk = base_lock(p->base_dir);
+    collect_stale(p->base_dir);
+    snprintf(p->work_dir, sizeof(p->work_dir), "%s/" WORK_PREFIX "XXXXXX",
+             p->base_dir);
+    if (!mkdtemp(p->work_dir)) {
+        rc = ss_error_set(SS_EIO, "%s: cannot create a folder under %s: %s",
+                          what, p->base_dir, strerror(errno));
+        p->work_dir[0] = '\0';
+    } else if ((rc = owner_take(p)) < 0) {
+        ss_rdb__remove_tree(p->work_dir);
+        p->work_dir[0] = '\0';
+    }
+    base_unlock(lk);
+    return rc;
+}
+
+/* Our working folder as it should be, recreated (with a new owner file)
+ * if something deleted it or its owner file since the last load. */
+static int
+work_dir_check(rdb_prov *p)
+{
+    struct stat mine, now;
+    char path[700];
+    int lk, rc;
+
+    snprintf(path, sizeof(path), "%s/" OWNER_FILE, p->work_dir);
+    if (fstat(p->lock_fd, &mine) == 0 && stat(path, &now) == 0 &&
+        mine.st_dev == now.st_dev && mine.st_ino == now.st_ino)
+        return 0;
+    if ((rc = make_dirs(p->base_dir, "rocksdb working folder")) < 0)
+        return rc;
+    lk = base_lock(p->base_dir);
+    if (mkdir(p->work_dir, 0755) < 0 && errno != EEXIST)
+        rc = ss_error_set(SS_EIO,
+                          "cannot recreate rocksdb working folder %s: %s",
+                          p->work_dir, strerror(errno));
+    else
+        rc = owner_take(p);
+    base_unlock(lk);
+    return rc;
+}
+
+/* Whether an open instance's folder is still there. */
+static bool
+inst_intact(const rdb_inst *in)
+{
+    char path[700];
+    struct stat sb;
+
+    snprintf(path, sizeof(path), "%s/CURRENT", in->dir);
+    return stat(path, &sb) == 0;
+}
+
+/* ------------------------------------------------------------ instances */
 
 static void
 inst_close(rdb_inst *in)
@@ -155,7 +425,20 @@ inst_close(rdb_inst *in)
     in->n_objects = 0;
 }
 
-/* The RocksDB family for provider family `id`, created on first use. */
+/* Families created one by one (rocksdb_stats.h). */
+static _Atomic uint64_t cf_creates;
+
+uint64_t
+ss_rdb__cf_creates(void)
+{
+    return atomic_load(&cf_creates);
+}
+
+/* The RocksDB family for provider family `id`, created when a key is
+ * first written to it (invariant 8).  RocksDB 7.8 rewrites its OPTIONS
+ * file with every family, and parses it back, on each creation -- also
+ * for the families a DB::Open creates -- so creating n families costs
+ * O(n^2), and the C API has no CreateColumnFamilies. */
 int
 ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
 {
@@ -163,6 +446,7 @@ ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
 
     if (in->cf[id])
         return 0;
+    atomic_fetch_add(&cf_creates, 1);
     in->cf[id] = rocksdb_create_column_family(in->db, p->opts,
                                               p->cfs->cf[id].name, &err);
     if (err)
@@ -170,7 +454,6 @@ ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
     return 0;
 }
 
-/* A fresh, empty instance in a new directory under the work dir. */
 /* Names the SST objects an instance uploads (rocksdb_sst.c). */
 static uint64_t
 instance_uid(void)
@@ -196,19 +479,8 @@ ss_rdb__inst_init(rdb_inst *in, rdb_prov *p)
     in->uid = instance_uid();
 }
 
-/* Every declared family in `in` (after the default one). */
-static int
-inst_all_cfs(rdb_inst *in, rdb_prov *p)
-{
-    unsigned i;
-    int rc;
-
-    for (i = 1; i < p->cfs->count; i++)
-        if ((rc = ss_rdb__inst_cf(in, p, i)) < 0)
-            return rc;
-    return 0;
-}
-
+/* A fresh, empty instance: only RocksDB's "default" family, which is
+ * provider family 0; the others come when written (invariant 8). */
 static int
 inst_open(rdb_inst *in, rdb_prov *p)
 {
@@ -289,13 +561,9 @@ typedef struct replay_ctx {
 static int
 replay_open(replay_ctx *r)
 {
-    int rc;
-
     if (r->in->db)
         return 0;
-    if ((rc = inst_open(r->in, r->p)) < 0)
-        return rc;
-    return inst_all_cfs(r->in, r->p);
+    return inst_open(r->in, r->p);
 }
 
 static int
@@ -308,7 +576,7 @@ replay_meta(void *payload, uint64_t version)
     if ((rc = ss_rdb__open_meta(r->in, &r->keys, r->p, version)) < 0)
         return rc;
     r->from_meta = true;
-    return inst_all_cfs(r->in, r->p);
+    return 0;
 }
 
 static int
@@ -345,21 +613,17 @@ replay_begin(void *payload, unsigned *local_to_cf, const ss_file_header *h,
              const char *path)
 {
     replay_ctx *r = payload;
-    unsigned i, id;
+    unsigned i;
     int rc;
 
-    /* Records of earlier files must land before families change. */
-    if ((rc = replay_open(r)) < 0 || (rc = replay_flush(r)) < 0)
+    if ((rc = replay_open(r)) < 0)
         return rc;
     r->deltas_after_meta = r->from_meta;
-    for (i = 0; i < h->n_cf; i++) {
-        if ((rc = ss_cf_table_declare(&id, r->p->cfs, h->cf[i].name,
+    /* Families get RocksDB ones at their first record (replay_apply). */
+    for (i = 0; i < h->n_cf; i++)
+        if ((rc = ss_cf_table_declare(&local_to_cf[i], r->p->cfs, h->cf[i].name,
                                       h->cf[i].flags & SS_CF_ORDERED)) < 0)
             return ss_error_wrap(rc, "%s", path);
-        if ((rc = ss_rdb__inst_cf(r->in, r->p, id)) < 0)
-            return rc;
-        local_to_cf[i] = id;
-    }
     return 0;
 }
 
@@ -367,8 +631,15 @@ static int
 replay_apply(void *payload, unsigned cf, const ss_record *rec, uint64_t version)
 {
     replay_ctx *r = payload;
+    int rc;
 
     (void)version;
+    if (!r->in->cf[cf]) {
+        if (rec->op != SS_OP_PUT)
+            return 0; /* nothing to remove from a family never written */
+        if ((rc = ss_rdb__inst_cf(r->in, r->p, cf)) < 0)
+            return rc;
+    }
     if (rec->op == SS_OP_PUT)
         rocksdb_writebatch_put_cf(r->wb, r->in->cf[cf], (const char *)rec->key,
                                   rec->klen, (const char *)rec->value,
@@ -398,8 +669,10 @@ build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
     if (rc == 0)
         rc = replay_flush(&r);
     rocksdb_writebatch_destroy(r.wb);
-    /* A meta alone carries its count; deltas on top are counted. */
-    if (rc == 0 && r.from_meta && !r.deltas_after_meta)
+    /* A meta alone carries its count, unless it was only estimated;
+     * deltas on top are counted. */
+    if (rc == 0 && r.from_meta && !r.deltas_after_meta &&
+        p->config->rocksdb_track_num_keys && !(r.keys & RDB_KEYS_ESTIMATED))
         *keys = r.keys;
     else if (rc == 0)
         rc = inst_count(keys, in, p);
@@ -409,7 +682,208 @@ build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
     return rc;
 }
 
+/* --------------------------------------------------- versions in memory */
+
+static void
+hist_entry_free(rdb_prov *p, rdb_hist *e)
+{
+    if (e->snap && p->live.db)
+        rocksdb_release_snapshot(p->live.db, e->snap);
+    ss_buf_free(&e->keybuf);
+    free(e->t);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Forget every version in memory (before the live instance closes). */
+static void
+hist_clear(rdb_prov *p)
+{
+    while (p->nhist)
+        hist_entry_free(p, &p->hist[--p->nhist]);
+}
+
+static rdb_hist *
+hist_find(rdb_prov *p, uint64_t version)
+{
+    if (!p->nhist || version < p->hist[0].version ||
+        version > p->hist[p->nhist - 1].version)
+        return NULL;
+    return &p->hist[version - p->hist[0].version]; /* consecutive */
+}
+
+/* Keep the versions in [lo, hi] only. */
+static void
+hist_keep(rdb_prov *p, uint64_t lo, uint64_t hi)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < p->nhist; i++) {
+        if (p->hist[i].version < lo || p->hist[i].version > hi)
+            hist_entry_free(p, &p->hist[i]);
+        else
+            p->hist[n++] = p->hist[i];
+    }
+    p->nhist = n;
+}
+
+/* The live instance holds live_version, just rebuilt from files: the
+ * only version in memory. */
+static void
+hist_reset(rdb_prov *p)
+{
+    hist_clear(p);
+    p->hist[0].version = p->live_version;
+    p->hist[0].keys = p->live_keys;
+    p->nhist = 1;
+}
+
+/* live_version stays readable once the instance leaves it. */
+static void
+hist_snapshot_current(rdb_prov *p)
+{
+    rdb_hist *e = hist_find(p, p->live_version);
+
+    if (e && !e->snap && p->config->max_versions_in_memory > 1)
+        e->snap = rocksdb_create_snapshot(p->live.db);
+}
+
+/* Before a batch on top of `base` (= live_version) reaches the
+ * instance: drop the versions above base (the commit discards them) and
+ * those the new version pushes out of the window; keep base readable. */
+static void
+hist_before_commit(rdb_prov *p, uint64_t base)
+{
+    uint64_t max = p->config->max_versions_in_memory, next = base + 1;
+
+    hist_keep(p, next >= max ? next - max + 1 : 0, base);
+    hist_snapshot_current(p);
+}
+
+/* The instance now holds `next`, made by s's batch, whose unique touched
+ * keys (sorted by collect_changes) move into the history. */
+static void
+hist_after_commit(rdb_prov *p, rdb_store *s, uint64_t next, uint64_t keys)
+{
+    rdb_hist *e = &p->hist[p->nhist++]; /* room: hist_before_commit */
+
+    memset(e, 0, sizeof(*e));
+    e->version = next;
+    e->keys = keys;
+    e->keybuf = s->keybuf;
+    e->t = s->t;
+    e->nt = s->nt;
+    memset(&s->keybuf, 0, sizeof(s->keybuf));
+    s->t = NULL;
+    s->nt = s->tcap = 0;
+}
+
+/* Move the live instance from live_version to `version`, both in
+ * memory: every key a version between them changed gets its value in
+ * the snapshot of `version`.  On failure the instance matches no
+ * version; the caller rebuilds it from files. */
+static int
+hist_move(rdb_prov *p, uint64_t version)
+{
+    rdb_hist *to = hist_find(p, version), *e;
+    uint64_t lo = version < p->live_version ? version : p->live_version;
+    uint64_t hi = version < p->live_version ? p->live_version : version, v;
+    rocksdb_readoptions_t *ro;
+    rocksdb_writebatch_t *wb;
+    char *err = NULL, *val;
+    size_t i, vlen, pending = 0;
+    int rc = 0;
+
+    hist_snapshot_current(p);
+    if (!to || !to->snap)
+        return ss_error_set(SS_EIO, "version %" PRIu64 " is not in memory",
+                            version);
+    ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(ro, to->snap);
+    wb = rocksdb_writebatch_create();
+    for (v = lo + 1; rc == 0 && v <= hi; v++) {
+        e = hist_find(p, v);
+        for (i = 0; rc == 0 && i < e->nt; i++) {
+            const touched *t = &e->t[i];
+            const char *key = (const char *)e->keybuf.data + t->off;
+            rocksdb_column_family_handle_t *cf = p->live.cf[t->cf];
+
+            val = rocksdb_get_cf(p->live.db, ro, cf, key, t->len, &vlen, &err);
+            if (err) {
+                rc = ss_rdb__fail(err, "get", p->live.dir);
+                break;
+            }
+            if (val)
+                rocksdb_writebatch_put_cf(wb, cf, key, t->len, val, vlen);
+            else
+                rocksdb_writebatch_delete_cf(wb, cf, key, t->len);
+            rocksdb_free(val);
+            if (++pending < 4096)
+                continue;
+            rocksdb_write(p->live.db, p->wo, wb, &err);
+            rocksdb_writebatch_clear(wb);
+            pending = 0;
+            if (err)
+                rc = ss_rdb__fail(err, "write", p->live.dir);
+        }
+    }
+    if (rc == 0 && pending) {
+        rocksdb_write(p->live.db, p->wo, wb, &err);
+        if (err)
+            rc = ss_rdb__fail(err, "write", p->live.dir);
+    }
+    rocksdb_writebatch_destroy(wb);
+    rocksdb_readoptions_destroy(ro);
+    if (rc < 0)
+        return rc;
+    p->live_version = version;
+    p->live_keys = to->keys;
+    return 0;
+}
+
+/* The live instance is gone: closed, nothing in memory. */
+static void
+live_drop(rdb_prov *p)
+{
+    hist_clear(p);
+    inst_close(&p->live);
+    p->live_valid = false;
+}
+
 /* ------------------------------------------------------------- provider */
+
+/* An instance is never reopened from its folder (a load rebuilds or
+ * downloads into a new one, and close removes it), so closing must not
+ * flush its memtables: wasted writes, and a second's retry sleep inside
+ * RocksDB when the folder was deleted under it.  The C API has no
+ * setter for this option. */
+static int
+skip_shutdown_flush(rdb_prov *p)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    char *err = NULL;
+
+    rocksdb_get_options_from_string(p->opts, "avoid_flush_during_shutdown=true",
+                                    o, &err);
+    if (err) {
+        rocksdb_options_destroy(o);
+        return ss_rdb__fail(err, "options", "avoid_flush_during_shutdown");
+    }
+    rocksdb_options_destroy(p->opts);
+    p->opts = o;
+    return 0;
+}
+
+/* Remove our working folder (cleaned at close), then drop its lock. */
+static void
+release_work_dir(rdb_prov *p)
+{
+    if (p->work_dir[0])
+        ss_rdb__remove_tree(p->work_dir);
+    if (p->lock_fd >= 0)
+        close(p->lock_fd);
+    p->lock_fd = -1;
+    free(p->hist);
+}
 
 /* Free what rdb_open set up before the delta log, and p itself. */
 static void
@@ -423,8 +897,7 @@ release_options(rdb_prov *p)
     rocksdb_options_destroy(p->opts);
     rocksdb_block_based_options_destroy(p->bbto);
     cache_release();
-    if (p->own_work_dir)
-        ss_rdb__remove_tree(p->work_dir);
+    release_work_dir(p);
     free(p);
 }
 
@@ -447,37 +920,37 @@ rdb_open(void **out, const ss_provider_env *env)
                             env->location);
     p->config = env->config;
     p->cfs = env->cfs;
-    if (env->config->rocksdb_local_dir[0]) {
-        snprintf(p->work_dir, sizeof(p->work_dir), "%s",
-                 env->config->rocksdb_local_dir);
-        if (mkdir(p->work_dir, 0755) < 0 && errno != EEXIST) {
-            rc = ss_error_set(SS_EIO,
-                              "option 'rocksdb.local_dir': cannot "
-                              "create %s: %s",
-                              p->work_dir, strerror(errno));
-            free(p);
-            return rc;
-        }
-    } else {
-        tmp = getenv("TMPDIR");
-        snprintf(p->work_dir, sizeof(p->work_dir), "%s/statestore-rdb-XXXXXX",
-                 tmp && tmp[0] ? tmp : "/tmp");
-        if (!mkdtemp(p->work_dir)) {
-            rc = ss_error_set(SS_EIO,
-                              "cannot create a rocksdb working "
-                              "directory under %s: %s",
-                              tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
-            free(p);
-            return rc;
-        }
-        p->own_work_dir = true;
+    p->lock_fd = -1;
+    tmp = env->config->rocksdb_local_dir[0] ? env->config->rocksdb_local_dir
+                                            : getenv("TMPDIR");
+    if (!tmp || !tmp[0])
+        tmp = "/tmp";
+    /* Room for "/statestore-rdb-XXXXXX/db-N/<file>" below it. */
+    if (strlen(tmp) >= sizeof(p->base_dir) - 64) {
+        rc = ss_error_set(SS_EINVAL,
+                          "rocksdb working folder base %.64s...: "
+                          "path too long",
+                          tmp);
+        free(p);
+        return rc;
+    }
+    snprintf(p->base_dir, sizeof(p->base_dir), "%s", tmp);
+    p->hist = calloc(env->config->max_versions_in_memory, sizeof(rdb_hist));
+    if (!p->hist) {
+        free(p);
+        return ss_error_set(SS_ENOMEM, "out of memory opening %s",
+                            env->location);
+    }
+    if ((rc = work_dir_open(p)) < 0) {
+        release_work_dir(p);
+        free(p);
+        return rc;
     }
     /* Memory bound: one process-wide block cache of half the budget;
      * memtables of each store bounded to budget/8 in all (see README). */
     if ((rc = cache_acquire(&p->cache, env->config->rocksdb_memory_budget)) <
         0) {
-        if (p->own_work_dir)
-            ss_rdb__remove_tree(p->work_dir);
+        release_work_dir(p);
         free(p);
         return rc;
     }
@@ -499,6 +972,8 @@ rdb_open(void **out, const ss_provider_env *env)
     /* SST mode inlines the MANIFEST in every <V>.meta: keep it small by
      * letting RocksDB roll it over often. */
     rocksdb_options_set_max_manifest_file_size(p->opts, 256u * 1024u);
+    if ((rc = skip_shutdown_flush(p)) < 0)
+        goto fail;
     p->fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(p->fo, 1);
     p->ro = rocksdb_readoptions_create();
@@ -521,16 +996,17 @@ rdb_close(void *prov)
     rdb_prov *p = prov;
 
     ss_dlog_destroy(&p->log);
-    inst_close(&p->live);
+    live_drop(p);
     release_options(p);
 }
 
+/* A declared family gets its RocksDB one when first written. */
 static int
 rdb_cf_added(void *prov, unsigned cf)
 {
-    rdb_prov *p = prov;
-
-    return p->live.db ? ss_rdb__inst_cf(&p->live, p, cf) : 0;
+    (void)prov;
+    (void)cf;
+    return 0;
 }
 
 static int
@@ -548,6 +1024,12 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
     s->p = p;
     s->version = version;
     s->readonly = readonly;
+    /* Recreated if deleted since the last load; then so is the live
+     * instance (invariant 5). */
+    if ((rc = work_dir_check(p)) < 0)
+        goto fail;
+    if (p->live_valid && !inst_intact(&p->live))
+        live_drop(p);
     if (readonly) {
         if ((rc = build_instance(&s->own, &s->keys, p, version)) < 0)
             goto fail;
@@ -555,11 +1037,12 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
     } else {
         if ((rc = ss_dlog_pin(&p->log, version)) < 0)
             goto fail;
-        if (p->live_valid && p->live_version == version) {
+        if (p->live_valid && hist_find(p, version) &&
+            (version == p->live_version || hist_move(p, version) == 0)) {
             p->log.m.loads_from_memory++;
         } else {
-            inst_close(&p->live);
-            p->live_valid = false;
+            /* Not in memory, or a move failed half-way. */
+            live_drop(p);
             if ((rc = build_instance(&p->live, &p->live_keys, p, version)) <
                 0) {
                 ss_dlog_unpin(&p->log);
@@ -567,6 +1050,7 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
             }
             p->live_valid = true;
             p->live_version = version;
+            hist_reset(p);
             p->log.m.loads_from_files++;
         }
         s->inst = &p->live;
@@ -591,18 +1075,44 @@ ensure_cf(rdb_store *s, unsigned cf)
     return ss_rdb__inst_cf(s->inst, s->p, cf);
 }
 
+/* Whether family `cf` was ever written in s's instance (or batch: a
+ * put creates it); if not it is empty, and reads need no RocksDB family
+ * (invariant 8). */
+static bool
+has_cf(const rdb_store *s, unsigned cf)
+{
+    return s->inst->cf[cf] != NULL;
+}
+
+/* Free the values get returned (invariant 7): the store is written,
+ * committed, aborted or freed. */
+static void
+release_values(rdb_store *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nvalues; i++)
+        rocksdb_free(s->values[i]);
+    s->nvalues = 0;
+}
+
 static int
 rdb_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
 {
     rdb_store *s = store;
-    char *err = NULL, *v;
-    size_t vlen = 0;
-    int rc;
+    char *err = NULL, *v, **grown;
+    size_t vlen = 0, cap;
 
-    if ((rc = ensure_cf(s, cf)) < 0)
-        return rc;
-    rocksdb_free(s->value);
-    s->value = NULL;
+    if (!has_cf(s, cf))
+        return ss_error_set_str(SS_ENOTFOUND, "key not found");
+    if (s->nvalues == s->values_cap) {
+        cap = s->values_cap ? s->values_cap * 2 : 16;
+        grown = realloc(s->values, cap * sizeof(*grown));
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory reading a value");
+        s->values = grown;
+        s->values_cap = cap;
+    }
     if (s->wb)
         v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
             s->wb, s->inst->db, s->p->ro, s->inst->cf[cf], key.data, key.len,
@@ -614,7 +1124,7 @@ rdb_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
         return ss_rdb__fail(err, "get", s->inst->dir);
     if (!v)
         return ss_error_set_str(SS_ENOTFOUND, "key not found");
-    s->value = v;
+    s->values[s->nvalues++] = v;
     out->data = v;
     out->len = vlen;
     return 0;
@@ -624,14 +1134,16 @@ static int
 touch(rdb_store *s, unsigned cf, ss_slice key)
 {
     touched *grown;
+    size_t cap;
     int rc;
 
     if (s->nt == s->tcap) {
-        s->tcap = s->tcap ? s->tcap * 2 : 256;
-        grown = realloc(s->t, s->tcap * sizeof(*grown));
+        cap = s->tcap ? s->tcap * 2 : 256;
+        grown = realloc(s->t, cap * sizeof(*grown));
         if (!grown)
             return ss_error_set(SS_ENOMEM, "out of memory recording a change");
         s->t = grown;
+        s->tcap = cap;
     }
     s->t[s->nt].off = (uint32_t)s->keybuf.len;
     s->t[s->nt].len = (uint32_t)key.len;
@@ -648,6 +1160,7 @@ rdb_put(void *store, unsigned cf, ss_slice key, ss_slice value)
     rdb_store *s = store;
     int rc;
 
+    release_values(s);
     if ((rc = ensure_cf(s, cf)) < 0 || (rc = touch(s, cf, key)) < 0)
         return rc;
     rocksdb_writebatch_wi_put_cf(s->wb, s->inst->cf[cf], key.data, key.len,
@@ -661,7 +1174,10 @@ rdb_remove(void *store, unsigned cf, ss_slice key)
     rdb_store *s = store;
     int rc;
 
-    if ((rc = ensure_cf(s, cf)) < 0 || (rc = touch(s, cf, key)) < 0)
+    release_values(s);
+    if (!has_cf(s, cf))
+        return 0; /* the key cannot exist */
+    if ((rc = touch(s, cf, key)) < 0)
         return rc;
     rocksdb_writebatch_wi_delete_cf(s->wb, s->inst->cf[cf], key.data, key.len);
     return 0;
@@ -742,7 +1258,8 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
     bool track = p->config->rocksdb_track_num_keys;
     unsigned rank[SS_MAX_CFS];
     unsigned char exists[PROBE_CHUNK];
-    ss_file_header h = {SS_FILE_DELTA, p->config->codec, next, 0, NULL};
+    ss_file_header h = {
+        .kind = SS_FILE_DELTA, .codec = p->config->codec, .version = next};
     char name[64], *err = NULL, *after;
     size_t i, end, k, alen;
     int rc;
@@ -834,6 +1351,7 @@ commit_changelog(rdb_store *s, uint64_t next)
         return commit_failed(rc, next);
     }
     t2 = ss_now_ns();
+    hist_before_commit(p, s->version);
     rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
     end_batch(s);
     if (err) {
@@ -845,6 +1363,8 @@ commit_changelog(rdb_store *s, uint64_t next)
     }
     p->live_version = next;
     p->live_keys = (uint64_t)((int64_t)p->live_keys + key_delta);
+    if (p->live_valid)
+        hist_after_commit(p, s, next, p->live_keys);
     ss_dlog_note_commit(&p->log, &fw, t1 - t0 - fw.encode_ns - fw.write_ns,
                         t2 - t1, records, ss_now_ns() - t0);
     return 0;
@@ -868,6 +1388,7 @@ commit_sst(rdb_store *s, uint64_t next)
     if (!p->config->rocksdb_track_num_keys)
         keys = 0; /* estimated after the flush, below */
     t1 = ss_now_ns();
+    hist_before_commit(p, s->version);
     p->live_valid = false;
     rocksdb_write_writebatch_wi(s->inst->db, p->wo, s->wb, &err);
     /* The batch is spent either way; an empty one keeps a failed store
@@ -882,6 +1403,7 @@ commit_sst(rdb_store *s, uint64_t next)
     p->live_valid = true;
     p->live_version = next;
     p->live_keys = keys;
+    hist_after_commit(p, s, next, keys);
     pthread_mutex_lock(&p->log.files_lock);
     p->log.m.commit_collect_ns = t1 - t0;
     p->log.m.commit_encode_ns = 0;
@@ -910,6 +1432,7 @@ rdb_commit(uint64_t *version_out, void *store)
     uint64_t next = s->version + 1;
     int rc;
 
+    release_values(s);
     rc = p->config->rocksdb_changelog ? commit_changelog(s, next)
                                       : commit_sst(s, next);
     if (rc < 0)
@@ -925,6 +1448,7 @@ rdb_abort(void *store)
 {
     rdb_store *s = store;
 
+    release_values(s);
     if (!s->wb)
         return;
     rocksdb_writebatch_wi_destroy(s->wb);
@@ -940,9 +1464,10 @@ rdb_store_free(void *store)
     if (!s)
         return;
     rdb_abort(s);
+    release_values(s);
+    free(s->values);
     if (s->readonly)
         inst_close(&s->own);
-    rocksdb_free(s->value);
     ss_buf_free(&s->keybuf);
     free(s->t);
     free(s);
@@ -956,14 +1481,16 @@ rdb_iter(void **out, void *store, unsigned cf, const ss_scan *scan)
     rdb_store *s = store;
     rocksdb_iterator_t *base;
     rdb_cursor *it;
-    int rc;
 
     *out = NULL;
-    if ((rc = ensure_cf(s, cf)) < 0)
-        return rc;
     it = calloc(1, sizeof(*it));
     if (!it)
         return ss_error_set(SS_ENOMEM, "out of memory creating an iterator");
+    if (!has_cf(s, cf)) {
+        it->done = true; /* never written: empty */
+        *out = it;
+        return 0;
+    }
     it->prefix_len = scan->prefix.len;
     it->end_len = scan->end.len;
     it->prefix = malloc(scan->prefix.len + scan->end.len + 1);
@@ -1034,7 +1561,8 @@ rdb_iter_free(void *iter)
 
     if (!it)
         return;
-    rocksdb_iter_destroy(it->it);
+    if (it->it)
+        rocksdb_iter_destroy(it->it);
     free(it->prefix);
     free(it);
 }
@@ -1083,7 +1611,7 @@ rdb_metrics(ss_metrics *out, void *prov)
     out->block_cache_bytes = cache;
     out->sst_bytes = sst;
     out->memory_limit_bytes = 0;
-    out->versions_in_memory = p->live_valid ? 1 : 0;
+    out->versions_in_memory = p->live_valid ? p->nhist : 0;
     out->maintenance_errors = p->log.maint_errors;
 }
 

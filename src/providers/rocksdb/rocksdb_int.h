@@ -9,11 +9,22 @@
 #include "format/meta.h"
 #include "providers/delta_log.h"
 #include "providers/provider.h"
+#include "util/buf.h"
 
 #include <rocksdb/c.h>
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* <V>.meta's num_keys with this bit set is RocksDB's estimate (written
+ * with rocksdb.track_num_keys=false), never taken as an exact count. */
+#define RDB_KEYS_ESTIMATED (UINT64_C(1) << 63)
+
+/* A key a batch touched: bytes [off, off+len) of its key buffer. */
+typedef struct touched {
+    uint32_t off, len;
+    uint32_t cf;
+} touched;
 
 /* A local SST file already durable in the checkpoint as `object`. */
 typedef struct rdb_object {
@@ -34,12 +45,27 @@ typedef struct rdb_inst {
     size_t n_objects;
 } rdb_inst;
 
+/* One version the live instance can go back (or forward) to without
+ * files: a RocksDB snapshot taken while the instance held it (NULL while
+ * it still does), and the keys of the commit that made it. */
+typedef struct rdb_hist {
+    uint64_t version;
+    const rocksdb_snapshot_t *snap;
+    uint64_t keys; /* num_keys at this version */
+    ss_buf keybuf;
+    touched *t; /* unique, into keybuf */
+    size_t nt;
+} rdb_hist;
+
 typedef struct rdb_prov {
     const ss_config *config;
     ss_cf_table *cfs;
     ss_dlog log;
-    char work_dir[512];
-    bool own_work_dir;
+    /* Working folders (rocksdb.c, "working folders"): base_dir holds
+     * one work_dir per provider, locked by lock_fd (its owner file). */
+    char base_dir[512];
+    char work_dir[560];
+    int lock_fd;
     unsigned next_inst; /* names instance directories */
 
     rocksdb_options_t *opts;
@@ -54,12 +80,11 @@ typedef struct rdb_prov {
     bool live_valid;
     uint64_t live_version;
     uint64_t live_keys;
+    /* Versions in memory, oldest first, consecutive, one of them
+     * live_version; at most max_versions_in_memory. */
+    rdb_hist *hist;
+    size_t nhist;
 } rdb_prov;
-
-typedef struct touched {
-    uint32_t off, len;
-    uint32_t cf;
-} touched;
 
 typedef struct rdb_store {
     rdb_prov *p;
@@ -72,7 +97,10 @@ typedef struct rdb_store {
     ss_buf keybuf;
     touched *t;
     size_t nt, tcap;
-    char *value; /* last get's result, freed on the next call */
+    /* The values get returned, kept until the next write, commit,
+     * abort or free (header convention 3). */
+    char **values;
+    size_t nvalues, values_cap;
 } rdb_store;
 
 /* The parts of an SST-mode commit, in nanoseconds. */
@@ -93,7 +121,7 @@ uint64_t ss_rdb__estimate_keys(const rdb_inst *in);
 
 /* Open `in` (fresh from ss_rdb__inst_init) from <version>.meta:
  * download its files into its directory and open them.  *keys_out is
- * the version's key count. */
+ * the meta's key count (with RDB_KEYS_ESTIMATED if it was estimated). */
 int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
                       uint64_t version);
 

@@ -182,28 +182,37 @@ meta_flags(const ss_meta *m, const char *name)
     return 0;
 }
 
-/* Open the downloaded directory with every family it holds. */
+/* Open the downloaded directory with the families it holds (those
+ * written; rocksdb.c invariant 8), all in the one open: their MANIFEST
+ * records make that linear in families. */
 static int
 open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
 {
-    rocksdb_column_family_handle_t **h = NULL;
-    const rocksdb_options_t **o = NULL;
+    rocksdb_column_family_handle_t *h[SS_MAX_CFS];
+    const rocksdb_options_t *o[SS_MAX_CFS];
+    unsigned ids[SS_MAX_CFS];
     char **names, *err = NULL;
     size_t n = 0, i;
-    unsigned id;
     int rc = 0;
 
     names = rocksdb_list_column_families(p->opts, in->dir, &n, &err);
     if (err)
         return ss_rdb__fail(err, "list column families", in->dir);
-    h = calloc(n + 1, sizeof(*h));
-    o = calloc(n + 1, sizeof(*o));
-    if (!h || !o) {
-        rc = ss_error_set(SS_ENOMEM, "out of memory opening %s", in->dir);
+    if (n > SS_MAX_CFS) {
+        rc = ss_error_set(SS_ECORRUPT,
+                          "%s: %zu column families, more than the %u "
+                          "a store can have",
+                          in->dir, n, SS_MAX_CFS);
         goto out;
     }
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
+                                 meta_flags(m, names[i]));
+        if (rc < 0)
+            goto out;
         o[i] = p->opts;
+        h[i] = NULL;
+    }
     in->db = rocksdb_open_column_families(
         p->opts, in->dir, (int)n, (const char *const *)names, o, h, &err);
     if (err) {
@@ -211,21 +220,10 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
         rc = ss_rdb__fail(err, "open", in->dir);
         goto out;
     }
-    for (i = 0; i < n; i++) {
-        rc =
-            ss_cf_table_declare(&id, p->cfs, names[i], meta_flags(m, names[i]));
-        if (rc < 0) {
-            /* Close what is not mapped yet; inst_close does the rest. */
-            for (; i < n; i++)
-                rocksdb_column_family_handle_destroy(h[i]);
-            break;
-        }
-        in->cf[id] = h[i];
-    }
+    for (i = 0; i < n; i++)
+        in->cf[ids[i]] = h[i];
 out:
     rocksdb_list_column_families_destroy(names, n);
-    free(h);
-    free(o);
     return rc;
 }
 
@@ -493,9 +491,11 @@ ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
     t1 = ss_now_ns();
     t->upload_ns = t1 - t0;
     /* Untracked counts (rocksdb.track_num_keys=false) are RocksDB's
-     * estimate, taken after the flush. */
-    m.num_keys =
-        p->config->rocksdb_track_num_keys ? keys : ss_rdb__estimate_keys(in);
+     * estimate, taken after the flush, and say so: a loader wanting
+     * exact counts recounts (rocksdb.c, invariant 4). */
+    m.num_keys = p->config->rocksdb_track_num_keys
+                     ? keys
+                     : ss_rdb__estimate_keys(in) | RDB_KEYS_ESTIMATED;
     m.header.kind = SS_FILE_META;
     m.header.codec = p->config->codec;
     m.header.version = next;
