@@ -161,6 +161,20 @@ report_bad(reader *rd, uint64_t line, uint64_t n, const char *why,
     return 0;
 }
 
+/* A bad-line reason if a `what` key of `len` bytes would not fit the
+ * store behind its 8-byte time prefix, else NULL. */
+static const char *
+key_too_long(char *buf, size_t cap, const char *what, uint32_t len)
+{
+    if (len <= SS_MAX_KEY_LEN - 8)
+        return NULL;
+    snprintf(buf, cap,
+             "%s key of %" PRIu32 " bytes exceeds the state store's "
+             "limit of %u",
+             what, len, SS_MAX_KEY_LEN - 8);
+    return buf;
+}
+
 /* Parse one input record (a line, or a CSV record) into r->b, or count
  * it bad or late. */
 static int
@@ -211,14 +225,9 @@ take_line(reader *rd, char *line, size_t len, uint64_t lineno)
             goto bad;
         }
         /* The state key is window start (8 bytes) || group key. */
-        if (rec->key_len > SS_MAX_KEY_LEN - 8) {
-            snprintf(reason, sizeof(reason),
-                     "group-by key of %" PRIu32 " bytes exceeds the "
-                     "state store's limit of %u",
-                     rec->key_len, SS_MAX_KEY_LEN - 8);
-            why = reason;
+        if ((why = key_too_long(reason, sizeof(reason), "group-by",
+                                rec->key_len)) != NULL)
             goto bad;
-        }
         rec->hash = XXH3_64bits(b->arena.data + rec->key_off, rec->key_len);
     }
     if (o->n_dedup) {
@@ -231,14 +240,9 @@ take_line(reader *rd, char *line, size_t len, uint64_t lineno)
             goto bad;
         }
         /* dedup_time keys are first time (8 bytes) || dedup key. */
-        if (rec->dkey_len > SS_MAX_KEY_LEN - 8) {
-            snprintf(reason, sizeof(reason),
-                     "dedup key of %" PRIu32 " bytes exceeds the state "
-                     "store's limit of %u",
-                     rec->dkey_len, SS_MAX_KEY_LEN - 8);
-            why = reason;
+        if ((why = key_too_long(reason, sizeof(reason), "dedup",
+                                rec->dkey_len)) != NULL)
             goto bad;
-        }
         rec->dhash = XXH3_64bits(b->arena.data + rec->dkey_off, rec->dkey_len);
     }
     if (rec->ts > b->max_ts)

@@ -25,6 +25,7 @@
 #include "util/error.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,18 @@ out:
     return rc;
 }
 
+/* Is `name` "<N><suffix>" (N decimal)?  N in *out if so. */
+static bool
+entry_number(uint64_t *out, const char *name, const char *suffix)
+{
+    char *end;
+
+    if (name[0] < '0' || name[0] > '9')
+        return false;
+    *out = strtoull(name, &end, 10);
+    return strcmp(end, suffix) == 0;
+}
+
 int
 ss_log__latest(uint64_t *out, int *found, ss_storage *st)
 {
@@ -320,14 +333,9 @@ ss_log__latest(uint64_t *out, int *found, ss_storage *st)
     if ((rc = st->list(&l, st)) < 0)
         return rc;
     for (i = 0; i < l.count; i++) {
-        const char *s = l.names[i];
-        char *end;
-        unsigned long long v;
+        uint64_t v;
 
-        if (s[0] < '0' || s[0] > '9')
-            continue;
-        v = strtoull(s, &end, 10);
-        if (*end)
+        if (!entry_number(&v, l.names[i], ""))
             continue;
         if (!*found || v > *out)
             *out = v;
@@ -351,7 +359,7 @@ ss_log__prune(ss_storage *st, uint64_t below, const char *suffix)
 {
     ss_namelist l = {NULL, 0};
     uint64_t *old = NULL;
-    size_t i, n = 0, sl = strlen(suffix);
+    size_t i, n = 0;
     char name[64];
     int rc;
 
@@ -362,16 +370,10 @@ ss_log__prune(ss_storage *st, uint64_t below, const char *suffix)
         goto out;
     }
     for (i = 0; i < l.count; i++) {
-        const char *s = l.names[i];
-        char *end;
-        unsigned long long v;
+        uint64_t v;
 
-        if (s[0] < '0' || s[0] > '9')
-            continue;
-        v = strtoull(s, &end, 10);
-        if (strlen(end) != sl || memcmp(end, suffix, sl) != 0 || v >= below)
-            continue;
-        old[n++] = v;
+        if (entry_number(&v, l.names[i], suffix) && v < below)
+            old[n++] = v;
     }
     if (n)
         qsort(old, n, sizeof(*old), cmp_u64);
