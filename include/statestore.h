@@ -20,9 +20,11 @@
  * 3. Ownership.  A handle returned through `**out` belongs to the caller,
  *    who releases it with its own ss_X_free/ss_X_close; on failure *out is
  *    NULL.  A returned ss_slice is BORROWED: it stays valid only until the
- *    next put, remove, commit, abort or free on the same store.  Copy it to
- *    keep it.  Keys and values passed in are copied; the caller keeps its
- *    buffers.  Memory from ss_malloc is released with ss_free.
+ *    next put, remove, remove_range, commit, abort or free on the same
+ *    store (all values of one ss_store_multi_get likewise, together; on a
+ *    read-only store, which has no writes, until it is freed).  Copy it
+ *    to keep it.  Keys and values passed in are copied; the caller keeps
+ *    its buffers.  Memory from ss_malloc is released with ss_free.
  *
  * 4. Threads.  A provider and its stores are used by one thread at a time.
  *    Different providers (e.g. partitions) may be used on different threads
@@ -55,6 +57,16 @@
  *    files (retention, SST object collection).  Every file carries the
  *    store's id (store.id, fixed when the store was created); a file of
  *    another store is refused with SS_ECORRUPT naming both.
+ *
+ * 8. Store life.  A store is open until ss_store_commit or
+ *    ss_store_abort.  A committed store stays READABLE at its new version
+ *    (get, multi_get, iter and scans) until it is freed or until its
+ *    provider loads another writable store; from then on reads on it
+ *    (and its iterators) return SS_EINVAL saying its state is gone.  A
+ *    committed store no longer counts as the provider's writable store.
+ *    Writes, commit and abort on a committed store return SS_EINVAL.  An
+ *    aborted store refuses everything (SS_EINVAL) but ss_store_version
+ *    and ss_store_free: load the version again to read it.
  */
 #ifndef STATESTORE_H
 #define STATESTORE_H
@@ -216,14 +228,44 @@ SS_EXTERN void ss_provider_close(ss_provider *provider);
 /* ----------------------------------------------------------------- store */
 
 /**
- * Look up `key` in family `cf` (loaded version plus uncommitted changes).
+ * Look up `key` in family `cf` (loaded version plus uncommitted changes;
+ * after commit, the committed version, convention 8).
  * @note The value is borrowed (convention 3).
  * @param[out] out  the value, on success; untouched on failure
- * @return 0, SS_ENOTFOUND if absent, SS_EINVAL (bad key, cf, or the store
- *         was already committed or aborted)
+ * @return 0, SS_ENOTFOUND if absent, SS_EINVAL (bad key, cf, the store
+ *         was aborted, or committed and then its provider loaded another
+ *         writable store)
  */
 SS_EXTERN int ss_store_get(ss_slice *out, ss_store *store, unsigned cf,
                            ss_slice key);
+
+/**
+ * Look up `n` keys of family `cf` in one call, with the same visibility
+ * as ss_store_get.
+ * @param[out] values_out  n slices: values_out[i] is the value of
+ *                         keys[i], or {NULL, 0} when it is absent
+ * @param[out] status_out  n codes: status_out[i] is 0 or SS_ENOTFOUND
+ * @param keys             n keys (1..SS_MAX_KEY_LEN bytes each; repeats
+ *                         are allowed); all are checked before any
+ *                         lookup
+ * @param n                number of keys; 0 is allowed (then the arrays
+ *                         may be NULL)
+ * @return the number of keys found (0..n), or SS_EINVAL (a bad key, cf,
+ *         NULL array, or a store that does not read, convention 8); on a
+ *         negative return the out arrays are unspecified.
+ * @note Values are borrowed (convention 3), all n together: they stay
+ *       valid until the next write, commit, abort or free of `store`.
+ * @note Cost: memory provider, one hash or tree lookup per key.  rocksdb
+ *       provider: one batched RocksDB MultiGet per 512 keys when the store
+ *       has no uncommitted writes (committed, read-only, or not yet
+ *       written; values are pinned, not copied); with uncommitted writes
+ *       each key is a lookup in the write batch then the instance, as
+ *       ss_store_get (RocksDB's C API has no batched read through a write
+ *       batch).
+ */
+SS_EXTERN int ss_store_multi_get(ss_slice *values_out, int *status_out,
+                                 ss_store *store, unsigned cf,
+                                 const ss_slice *keys, size_t n);
 
 /**
  * Insert or replace `key` -> `value` in family `cf`.
@@ -242,9 +284,30 @@ SS_EXTERN int ss_store_put(ss_store *store, unsigned cf, ss_slice key,
 SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
 
 /**
+ * Remove every key k of ORDERED family `cf` with start <= k < end, as
+ * seen by the store (loaded version plus uncommitted changes).  An empty
+ * `start` means from the first key, an empty `end` (len 0) to the last;
+ * end <= start removes nothing.
+ * @note Same as calling ss_store_remove on each key in the range: num_keys
+ *       drops by the number of keys removed, and the commit records one
+ *       remove per key (no new file format: the delta gets per-key
+ *       removes, an SST-mode meta just the new state).
+ * @note Cost: one range scan of the keys, copying them (memory
+ *       proportional to the range's key bytes, freed before return), then
+ *       one remove per key.  Invalidates slices and iterators obtained from
+ *       this store.
+ * @return 0, SS_EINVAL (`cf` not ordered, bad bounds, store not open or
+ *         read-only), SS_ELIMIT (memory_limit_bytes would be exceeded; the
+ *         keys before the one refused are removed: abort the batch).
+ */
+SS_EXTERN int ss_store_remove_range(ss_store *store, unsigned cf,
+                                    ss_slice start, ss_slice end);
+
+/**
  * Make the changes durable as version loaded+1, which is returned.  After
- * a successful commit the store accepts no more writes; free it and load
- * the next version (served from memory, no I/O).
+ * a successful commit the store accepts no more writes but still reads the
+ * new version (convention 8); free it and load the next version (served
+ * from memory, no I/O) to write again.
  * @note Invalidates slices and iterators obtained from this store.
  * @param[out] version_out  the new version (may be NULL)
  * @return 0, SS_EIO (the provider is then SS_EFATAL until reopened; the
@@ -257,7 +320,8 @@ SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
 SS_EXTERN int ss_store_commit(uint64_t *version_out, ss_store *store);
 
 /**
- * Discard all uncommitted changes.  The store accepts no more writes.
+ * Discard all uncommitted changes.  The store accepts no more calls but
+ * ss_store_version and ss_store_free (convention 8).
  * @return 0, SS_EINVAL if already committed or aborted
  */
 SS_EXTERN int ss_store_abort(ss_store *store);
@@ -272,7 +336,8 @@ SS_EXTERN void ss_store_free(ss_store *store);
 
 /**
  * Iterate every key of family `cf`.  Ordered families yield keys in byte
- * order; others in no particular order.
+ * order; others in no particular order.  Works on a committed store while
+ * it reads (convention 8); so do the scans below.
  * @param[out] out  the iterator; release with ss_iter_free
  */
 SS_EXTERN int ss_store_iter(ss_iter **out, ss_store *store, unsigned cf);
@@ -295,7 +360,9 @@ SS_EXTERN int ss_store_range_scan(ss_iter **out, ss_store *store, unsigned cf,
  * @note key and value are borrowed until the next ss_iter_next or any
  *       write to the store.  A write to the store invalidates the
  *       iterator: the next call returns SS_EINVAL instead of reading freed
- *       memory.  Either out-param may be NULL.
+ *       memory.  Commit counts as a write; an iterator made on the
+ *       committed store reads until the provider's next writable load
+ *       (convention 8).  Either out-param may be NULL.
  * @return 0 with an entry, SS_EDONE when exhausted, SS_EINVAL
  */
 SS_EXTERN int ss_iter_next(ss_iter *iter, ss_slice *key_out,

@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SS_PROVIDER_OPS_VERSION 1u
+/* 2: multi_get (optional). */
+#define SS_PROVIDER_OPS_VERSION 2u
 
 /* Parsed common options (README "Configuration"). */
 typedef struct ss_config {
@@ -87,6 +88,11 @@ typedef struct ss_provider_ops {
     int (*latest)(uint64_t *out, void *prov);
     int (*maintenance)(void *prov);
     void (*metrics)(ss_metrics *out, void *prov);
+    /* Optional (NULL: the front calls get per key).  Look up keys[0..n)
+     * of `cf`; status[i] is 0 (vals[i] set, borrowed as get's) or
+     * SS_ENOTFOUND.  A negative return fails the whole call. */
+    int (*multi_get)(ss_slice *vals, int *status, void *store, unsigned cf,
+                     const ss_slice *keys, size_t n);
     void (*close)(void *prov);
 } ss_provider_ops;
 

@@ -4,14 +4,23 @@
  * The front owns every check that does not depend on the provider, so
  * each provider sees only well-formed calls.
  *
- * Invariant 1: a store is OPEN until commit or abort; afterwards every
- * write, read and scan on it returns SS_EINVAL (the provider never sees
- * a finished store).
+ * Invariant 1: a store is OPEN until commit or abort.  A COMMITTED
+ * store still reads (get, multi-get, scans: the provider keeps its state
+ * addressable at the new version) until the provider's next writable
+ * load, which makes it STALE: the provider may then move or rebuild that
+ * state, so the front frees the store's iterators first and refuses
+ * every later read.  An ABORTED store, and any write to a finished store,
+ * returns SS_EINVAL (the provider never sees them).
  * Invariant 2: every write bumps the store's `mods`; an iterator made
  * before refuses to continue, so no iterator reads freed nodes.
- * Invariant 3: at most one writable store per provider.
+ * Invariant 3: at most one writable store per provider; a committed one
+ * no longer counts (p->committed, not p->writer).
+ * Invariant 4: ss_store_remove_range and the generic multi-get are
+ * built from provider calls the front already validates (iter, remove,
+ * get), so providers need nothing new for them; a provider may serve
+ * multi-get itself (ops->multi_get, rocksdb: batched MultiGet).
  *
- *   store:  OPEN --commit--> COMMITTED
+ *   store:  OPEN --commit--> COMMITTED --next writable load--> STALE
  *             \---abort----> ABORTED      (free from any state)
  */
 #include "statestore.h"
@@ -36,8 +45,9 @@ struct ss_provider {
     ss_cf_table cfs;
     char *location;
     ss_store *writer;
-    ss_store *readers; /* open read-only stores, freed at close */
-    size_t stores;     /* open store handles */
+    ss_store *committed; /* committed writable store, still readable */
+    ss_store *readers;   /* open read-only stores, freed at close */
+    size_t stores;       /* open store handles */
     /* A failed commit poisons the provider until it is reopened
      * (statestore.h): loads and commits then return SS_EFATAL. */
     bool fatal;
@@ -50,6 +60,7 @@ struct ss_store {
     void *impl;
     int state;
     bool readonly;
+    bool stale; /* committed, then the provider loaded another writer */
     uint64_t version;
     uint64_t mods;
     ss_iter *iters;        /* live iterators, detached when the store goes */
@@ -170,6 +181,19 @@ fatal_error(const ss_provider *p)
                         p->location, p->fatal_msg);
 }
 
+static void
+retire(ss_store *s)
+{
+    ss_iter *it;
+
+    for (it = s->iters; it; it = it->next) {
+        s->p->ops->iter_free(it->impl);
+        it->impl = NULL;
+    }
+    s->stale = true;
+    s->p->committed = NULL;
+}
+
 static int
 load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
 {
@@ -194,6 +218,10 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
                             version);
+    /* The load may move or rebuild the state the committed store reads
+     * (invariant 1): retire it and its iterators first. */
+    if (!readonly && p->committed)
+        retire(p->committed);
     if ((rc = p->ops->load(&s->impl, p->impl, version, readonly)) < 0) {
         free(s);
         return rc;
@@ -273,6 +301,8 @@ ss_provider_close(ss_provider *p)
     /* Stores left open are the caller's bug; abort rather than leak. */
     if (p->writer)
         ss_store_free(p->writer);
+    if (p->committed)
+        ss_store_free(p->committed);
     while (p->readers)
         ss_store_free(p->readers);
     p->ops->close(p->impl);
@@ -283,18 +313,46 @@ ss_provider_close(ss_provider *p)
 
 /* ----------------------------------------------------------------- store */
 
+/* What a call needs of its store (invariant 1). */
+enum { NEED_READ, NEED_OPEN, NEED_WRITE };
+
 static int
-check_store(const ss_store *s, const char *fn, unsigned cf, bool write)
+store_readable(const ss_store *s, const char *fn)
 {
-    if (!s)
-        return ss_error_set(SS_EINVAL, "%s: store is NULL", fn);
-    if (s->state != ST_OPEN)
+    if (s->state == ST_OPEN || (s->state == ST_COMMITTED && !s->stale))
+        return 0;
+    if (s->state == ST_COMMITTED)
         return ss_error_set(SS_EINVAL,
                             "%s: store (version %" PRIu64 ") was "
-                            "already %s",
-                            fn, s->version,
-                            s->state == ST_COMMITTED ? "committed" : "aborted");
-    if (write && s->readonly)
+                            "committed and the provider has since "
+                            "loaded another writable store, so its "
+                            "state is gone; free it",
+                            fn, s->version);
+    return ss_error_set(SS_EINVAL,
+                        "%s: store (version %" PRIu64 ") was aborted; "
+                        "load the version again to read it",
+                        fn, s->version);
+}
+
+static int
+check_store(const ss_store *s, const char *fn, unsigned cf, int need)
+{
+    int rc;
+
+    if (!s)
+        return ss_error_set(SS_EINVAL, "%s: store is NULL", fn);
+    if (need == NEED_READ && (rc = store_readable(s, fn)) < 0)
+        return rc;
+    if (need != NEED_READ && s->state != ST_OPEN)
+        return ss_error_set(
+            SS_EINVAL,
+            "%s: store (version %" PRIu64 ") was "
+            "already %s%s",
+            fn, s->version, s->state == ST_COMMITTED ? "committed" : "aborted",
+            s->state == ST_COMMITTED ? " (it still reads; writes need the "
+                                       "next version loaded)"
+                                     : "");
+    if (need == NEED_WRITE && s->readonly)
         return ss_error_set(SS_EINVAL,
                             "%s: store (version %" PRIu64 ") is "
                             "read-only",
@@ -343,7 +401,7 @@ ss_store_get(ss_slice *out, ss_store *s, unsigned cf, ss_slice key)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_get", cf, false)) < 0 ||
+    if ((rc = check_store(s, "ss_store_get", cf, NEED_READ)) < 0 ||
         (rc = check_key(key, "ss_store_get", SS_EINVAL)) < 0)
         return rc;
     if (!out)
@@ -356,7 +414,7 @@ ss_store_put(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_put", cf, true)) < 0 ||
+    if ((rc = check_store(s, "ss_store_put", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_put", SS_ELIMIT)) < 0 ||
         (rc = check_slice(value, "ss_store_put", "value")) < 0)
         return rc;
@@ -374,7 +432,7 @@ ss_store_remove(ss_store *s, unsigned cf, ss_slice key)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_remove", cf, true)) < 0 ||
+    if ((rc = check_store(s, "ss_store_remove", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_remove", SS_EINVAL)) < 0)
         return rc;
     s->mods++;
@@ -387,7 +445,7 @@ ss_store_commit(uint64_t *version_out, ss_store *s)
     uint64_t v;
     int rc;
 
-    if ((rc = check_store(s, "ss_store_commit", 0, true)) < 0)
+    if ((rc = check_store(s, "ss_store_commit", 0, NEED_WRITE)) < 0)
         return rc;
     if (s->p->fatal)
         return fatal_error(s->p);
@@ -401,6 +459,8 @@ ss_store_commit(uint64_t *version_out, ss_store *s)
     }
     s->state = ST_COMMITTED;
     s->version = v;
+    s->p->writer = NULL;
+    s->p->committed = s;
     if (version_out)
         *version_out = v;
     return 0;
@@ -411,7 +471,7 @@ ss_store_abort(ss_store *s)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_abort", 0, false)) < 0)
+    if ((rc = check_store(s, "ss_store_abort", 0, NEED_OPEN)) < 0)
         return rc;
     s->mods++;
     if (!s->readonly)
@@ -435,13 +495,16 @@ ss_store_free(ss_store *s)
     if (!s)
         return;
     for (it = s->iters; it; it = it->next) {
-        s->p->ops->iter_free(it->impl);
+        if (it->impl)
+            s->p->ops->iter_free(it->impl);
         it->impl = NULL;
         it->s = NULL;
     }
     s->p->ops->store_free(s->impl);
     if (s->p->writer == s)
         s->p->writer = NULL;
+    if (s->p->committed == s)
+        s->p->committed = NULL;
     for (pp = &s->p->readers; *pp; pp = &(*pp)->next_reader)
         if (*pp == s) {
             *pp = s->next_reader;
@@ -465,7 +528,7 @@ make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
     if (!out)
         return ss_error_set(SS_EINVAL, "%s: out is NULL", fn);
     *out = NULL;
-    if ((rc = check_store(s, fn, cf, false)) < 0 ||
+    if ((rc = check_store(s, fn, cf, NEED_READ)) < 0 ||
         (rc = check_slice(prefix, fn, "prefix")) < 0 ||
         (rc = check_slice(start, fn, "start")) < 0 ||
         (rc = check_slice(end, fn, "end")) < 0)
@@ -526,7 +589,7 @@ ss_store_range_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice start,
 
     if (out)
         *out = NULL;
-    if ((rc = check_store(s, "ss_store_range_scan", cf, false)) < 0)
+    if ((rc = check_store(s, "ss_store_range_scan", cf, NEED_READ)) < 0)
         return rc;
     if (!(s->p->cfs.cf[cf].flags & SS_CF_ORDERED))
         return ss_error_set(SS_EINVAL,
@@ -544,9 +607,8 @@ ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
         return ss_error_set(SS_EINVAL, "ss_iter_next: iterator is NULL");
     if (!it->s)
         return ss_error_set(SS_EINVAL, "ss_iter_next: its store was freed");
-    if (it->s->state != ST_OPEN)
-        return ss_error_set(SS_EINVAL, "ss_iter_next: its store was "
-                                       "committed or aborted");
+    if (store_readable(it->s, "ss_iter_next") < 0)
+        return SS_EINVAL;
     if (it->mods != it->s->mods)
         return ss_error_set(SS_EINVAL,
                             "ss_iter_next: the store was "
@@ -565,8 +627,132 @@ ss_iter_free(ss_iter *it)
         for (pp = &it->s->iters; *pp != it; pp = &(*pp)->next)
             ;
         *pp = it->next;
-        it->s->p->ops->iter_free(it->impl);
+        if (it->impl)
+            it->s->p->ops->iter_free(it->impl);
     }
     free(it->bounds);
     free(it);
+}
+
+/* ------------------------------------------------------ batch reads/writes */
+
+int
+ss_store_multi_get(ss_slice *values_out, int *status_out, ss_store *s,
+                   unsigned cf, const ss_slice *keys, size_t n)
+{
+    const char *fn = "ss_store_multi_get";
+    size_t i;
+    int rc, found = 0;
+
+    if ((rc = check_store(s, fn, cf, NEED_READ)) < 0)
+        return rc;
+    if (n > 0 && (!values_out || !status_out || !keys))
+        return ss_error_set(SS_EINVAL,
+                            "%s: values_out, status_out or keys is "
+                            "NULL",
+                            fn);
+    if (n > INT32_MAX)
+        return ss_error_set(SS_EINVAL, "%s: %zu keys (at most %d per call)", fn,
+                            n, (int)INT32_MAX);
+    /* Every key is checked before any lookup, so a bad one fails the
+     * call without partial results. */
+    for (i = 0; i < n; i++)
+        if ((rc = check_key(keys[i], fn, SS_EINVAL)) < 0)
+            return ss_error_wrap(rc, "%s: key %zu of %zu", fn, i, n);
+    if (s->p->ops->multi_get) {
+        if ((rc = s->p->ops->multi_get(values_out, status_out, s->impl, cf,
+                                       keys, n)) < 0)
+            return rc;
+    } else {
+        for (i = 0; i < n; i++) {
+            rc = s->p->ops->get(&values_out[i], s->impl, cf, keys[i]);
+            if (rc < 0 && rc != SS_ENOTFOUND)
+                return rc;
+            status_out[i] = rc;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (status_out[i] == 0) {
+            found++;
+        } else {
+            values_out[i].data = NULL;
+            values_out[i].len = 0;
+        }
+    }
+    return found;
+}
+
+int
+ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
+{
+    const char *fn = "ss_store_remove_range";
+    ss_scan scan;
+    ss_slice k;
+    void *it = NULL;
+    unsigned char *keys = NULL, *grown;
+    size_t len = 0, cap = 0, off;
+    int rc;
+
+    if ((rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
+        (rc = check_slice(start, fn, "start")) < 0 ||
+        (rc = check_slice(end, fn, "end")) < 0)
+        return rc;
+    if (!(s->p->cfs.cf[cf].flags & SS_CF_ORDERED))
+        return ss_error_set(SS_EINVAL,
+                            "%s: column family '%s' is not ordered "
+                            "(declare it with SS_CF_ORDERED)",
+                            fn, s->p->cfs.cf[cf].name);
+    /* Providers may memcmp the bounds: never hand them NULL data. */
+    scan.prefix.data = "";
+    scan.prefix.len = 0;
+    scan.start = start;
+    scan.end = end;
+    if (!scan.start.data)
+        scan.start.data = "";
+    if (!scan.end.data)
+        scan.end.data = "";
+    s->mods++;
+    /* Collect first, remove after: a provider's iterator does not
+     * survive writes to its store.  Keys are stored as 2-byte length
+     * (keys are at most 65535 bytes) then bytes. */
+    if ((rc = s->p->ops->iter(&it, s->impl, cf, &scan)) < 0)
+        goto out;
+    while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
+        if (len + 2 + k.len > cap) {
+            cap = cap ? cap * 2 : 4096;
+            while (cap < len + 2 + k.len)
+                cap *= 2;
+            if (!(grown = realloc(keys, cap))) {
+                rc = ss_error_set(SS_ENOMEM,
+                                  "%s: out of memory collecting "
+                                  "%zu bytes of keys",
+                                  fn, cap);
+                goto out;
+            }
+            keys = grown;
+        }
+        keys[len] = (unsigned char)(k.len >> 8);
+        keys[len + 1] = (unsigned char)k.len;
+        memcpy(keys + len + 2, k.data, k.len);
+        len += 2 + k.len;
+    }
+    if (rc != SS_EDONE)
+        goto out;
+    s->p->ops->iter_free(it);
+    it = NULL;
+    rc = 0;
+    for (off = 0; off < len; off += 2 + k.len) {
+        k.len = (size_t)keys[off] << 8 | keys[off + 1];
+        k.data = keys + off + 2;
+        if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0) {
+            rc = ss_error_wrap(rc, "%s: after removing %zu bytes of keys", fn,
+                               off);
+            goto out;
+        }
+    }
+out:
+    if (it)
+        s->p->ops->iter_free(it);
+    free(keys);
+    return rc;
 }

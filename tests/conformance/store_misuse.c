@@ -329,6 +329,21 @@ check_store_dead(ss_test *t, ss_store *s)
     SS_CHECK_ERR(SS_EINVAL, ss_store_iter(&it, s, SS_CF_DEFAULT));
 }
 
+/* Convention 8: a committed store refuses writes, commit and abort, and
+ * still reads its new version. */
+static void
+check_store_written(ss_test *t, ss_store *s)
+{
+    uint64_t v = 0;
+
+    SS_CHECK_ERR(SS_EINVAL,
+                 ss_store_put(s, SS_CF_DEFAULT, BS(B("k2")), BS(B("v"))));
+    SS_CHECK_ERR(SS_EINVAL, ss_store_remove(s, SS_CF_DEFAULT, BS(B("k"))));
+    SS_CHECK_ERR(SS_EINVAL, ss_store_commit(&v, s));
+    SS_CHECK_ERR(SS_EINVAL, ss_store_abort(s));
+    expect_get(t, s, SS_CF_DEFAULT, B("k"), B("v"));
+}
+
 static void
 test_misuse__use_after_commit(ss_test *t)
 {
@@ -337,7 +352,7 @@ test_misuse__use_after_commit(ss_test *t)
     uint64_t latest = 0;
 
     SS_CHECK_EQ_U64(commit_store(t, s), 1);
-    check_store_dead(t, s);
+    check_store_written(t, s);
     SS_CHECK_EQ_U64(ss_store_version(s), 1);
     ss_store_free(s);
     /* The failed second commit did not make a version 2. */

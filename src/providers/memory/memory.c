@@ -626,5 +626,6 @@ const ss_provider_ops ss_memory_provider_ops = {
     mem_latest,
     mem_maintenance,
     mem_metrics,
+    NULL,
     mem_close,
 };

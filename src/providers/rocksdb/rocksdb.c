@@ -1094,6 +1094,9 @@ release_values(rdb_store *s)
     for (i = 0; i < s->nvalues; i++)
         rocksdb_free(s->values[i]);
     s->nvalues = 0;
+    for (i = 0; i < s->npins; i++)
+        rocksdb_pinnableslice_destroy(s->pins[i]);
+    s->npins = 0;
 }
 
 static int
@@ -1180,6 +1183,82 @@ rdb_remove(void *store, unsigned cf, ss_slice key)
     if ((rc = touch(s, cf, key)) < 0)
         return rc;
     rocksdb_writebatch_wi_delete_cf(s->wb, s->inst->cf[cf], key.data, key.len);
+    return 0;
+}
+
+#define MULTI_GET_CHUNK 512u
+
+/* Many keys of one family.  With the batch empty (a committed or
+ * read-only store, or one not yet written), one batched MultiGet per
+ * chunk of keys, values pinned in RocksDB's blocks.  RocksDB's C API has
+ * no MultiGetFromBatchAndDB, so with a non-empty batch each key goes
+ * through the same lookup as get (batch, then instance). */
+static int
+rdb_multi_get(ss_slice *vals, int *status, void *store, unsigned cf,
+              const ss_slice *keys, size_t n)
+{
+    rdb_store *s = store;
+    const char *k[MULTI_GET_CHUNK];
+    size_t lens[MULTI_GET_CHUNK], i, j, m, cap;
+    rocksdb_pinnableslice_t *pv[MULTI_GET_CHUNK], **grown;
+    char *errs[MULTI_GET_CHUNK], *first = NULL;
+    int rc;
+
+    if (!has_cf(s, cf)) {
+        for (i = 0; i < n; i++)
+            status[i] = SS_ENOTFOUND;
+        return 0;
+    }
+    if (s->wb && rocksdb_writebatch_wi_count(s->wb) > 0) {
+        for (i = 0; i < n; i++) {
+            rc = rdb_get(&vals[i], s, cf, keys[i]);
+            if (rc < 0 && rc != SS_ENOTFOUND)
+                return rc;
+            status[i] = rc;
+        }
+        return 0;
+    }
+    if (s->npins + n > s->pins_cap) {
+        cap = s->pins_cap ? s->pins_cap * 2 : 64;
+        if (cap < s->npins + n)
+            cap = s->npins + n;
+        grown = realloc(s->pins, cap * sizeof(*grown));
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory reading %zu values",
+                                n);
+        s->pins = grown;
+        s->pins_cap = cap;
+    }
+    for (i = 0; i < n; i += m) {
+        m = n - i < MULTI_GET_CHUNK ? n - i : MULTI_GET_CHUNK;
+        for (j = 0; j < m; j++) {
+            k[j] = keys[i + j].data;
+            lens[j] = keys[i + j].len;
+        }
+        rocksdb_batched_multi_get_cf(s->inst->db, s->p->ro, s->inst->cf[cf], m,
+                                     k, lens, pv, errs, false);
+        for (j = 0; j < m; j++) {
+            status[i + j] = SS_ENOTFOUND;
+            if (errs[j]) {
+                if (!first)
+                    first = errs[j];
+                else
+                    rocksdb_free(errs[j]);
+            }
+            if (!pv[j])
+                continue;
+            if (errs[j]) {
+                rocksdb_pinnableslice_destroy(pv[j]);
+                continue;
+            }
+            s->pins[s->npins++] = pv[j];
+            vals[i + j].data =
+                rocksdb_pinnableslice_value(pv[j], &vals[i + j].len);
+            status[i + j] = 0;
+        }
+        if (first)
+            return ss_rdb__fail(first, "multi-get", s->inst->dir);
+    }
     return 0;
 }
 
@@ -1466,6 +1545,7 @@ rdb_store_free(void *store)
     rdb_abort(s);
     release_values(s);
     free(s->values);
+    free(s->pins);
     if (s->readonly)
         inst_close(&s->own);
     ss_buf_free(&s->keybuf);
@@ -1633,5 +1713,6 @@ const ss_provider_ops ss_rocksdb_provider_ops = {
     rdb_latest,
     rdb_maintenance,
     rdb_metrics,
+    rdb_multi_get,
     rdb_close,
 };

@@ -101,6 +101,9 @@ typedef struct rdb_store {
      * abort or free (header convention 3). */
     char **values;
     size_t nvalues, values_cap;
+    /* The same for multi-get's values, pinned in RocksDB (no copy). */
+    rocksdb_pinnableslice_t **pins;
+    size_t npins, pins_cap;
 } rdb_store;
 
 /* The parts of an SST-mode commit, in nanoseconds. */
