@@ -209,7 +209,7 @@ test_local_dir__deleted_between_loads(ss_test *t)
 {
     char work[1024], opt[1100];
     ss_provider *p;
-    ss_store *s;
+    ss_store *s, *ro;
     ss_metrics m;
     uint64_t from_files;
 
@@ -237,11 +237,25 @@ test_local_dir__deleted_between_loads(ss_test *t)
     get_str(t, s, SS_CF_DEFAULT, "k", "v3");
     ss_store_free(s);
     SS_CHECK_OK(child_batch(p, 3, "v4"));
+
+    /* A read-only load that finds the folder gone leaves the live
+     * instance to the committed store still reading it (convention 8);
+     * the next writable load rebuilds it. */
+    s = ss_test_load(t, p, 4);
+    put_str(t, s, SS_CF_DEFAULT, "k", "v5");
+    commit_store(t, s);
+    rm_tree(t, work);
+    ro = ss_test_load_ro(t, p, 5);
+    get_str(t, ro, SS_CF_DEFAULT, "k", "v5");
+    ss_store_free(ro);
+    get_str(t, s, SS_CF_DEFAULT, "k", "v5");
+    ss_store_free(s);
+    SS_CHECK_OK(child_batch(p, 5, "v6"));
     ss_test_close(t, p);
 
     p = ss_test_open(t);
-    s = ss_test_load_ro(t, p, 4);
-    get_str(t, s, SS_CF_DEFAULT, "k", "v4");
+    s = ss_test_load_ro(t, p, 6);
+    get_str(t, s, SS_CF_DEFAULT, "k", "v6");
     ss_store_free(s);
 }
 

@@ -1025,10 +1025,13 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
     s->version = version;
     s->readonly = readonly;
     /* Recreated if deleted since the last load; then so is the live
-     * instance (invariant 5). */
+     * instance (invariant 5) -- by a writable load only: a read-only
+     * load builds its own instance, and an open writable store, or a
+     * committed one still reading (statestore.h convention 8), may be
+     * using the live one. */
     if ((rc = work_dir_check(p)) < 0)
         goto fail;
-    if (p->live_valid && !inst_intact(&p->live))
+    if (!readonly && p->live_valid && !inst_intact(&p->live))
         live_drop(p);
     if (readonly) {
         if ((rc = build_instance(&s->own, &s->keys, p, version)) < 0)
