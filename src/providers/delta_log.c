@@ -29,9 +29,11 @@ ss_dlog_init(ss_dlog *d, ss_storage *st, const ss_config *config)
     pthread_cond_init(&d->maint_cond, NULL);
     if ((rc = st->list(&names, st)) < 0)
         goto fail;
-    rc = ss_identity_load(st, &names);
-    if (rc == 0)
-        rc = ss_dlog_versions_parse(&vs, &names, st->location);
+    rc = ss_dlog_versions_parse(&vs, &names, st->location);
+    if (rc == 0 &&
+        (rc = ss_identity_load(
+             st, &names, vs.n_deltas || vs.n_snapshots || vs.n_metas)) < 0)
+        ss_dlog_versions_free(&vs);
     ss_namelist_free(&names);
     if (rc < 0)
         goto fail;
@@ -380,6 +382,23 @@ ss_dlog__check_fence(ss_dlog *d, uint64_t max_epoch)
     return 0;
 }
 
+/* Does version `v` still load from the listing (its base and every
+ * delta up to it)?  Another process's retention may have taken it. */
+static bool
+version_present(const ss_dlog_versions *vs, uint64_t v)
+{
+    uint64_t base = ss_dlog_base(vs, v, NULL), u;
+
+    if (v == 0)
+        return true;
+    if (base != v && !ss_dlog_has_delta(vs, v))
+        return false;
+    for (u = base + 1; u <= v; u++)
+        if (!ss_dlog_has_delta(vs, u))
+            return false;
+    return true;
+}
+
 /* Take this provider's writer epoch, or check it still holds.  Caller
  * holds the locks; `vs` is a listing made under them. */
 static int
@@ -405,7 +424,7 @@ writer_begin(ss_dlog *d, const ss_dlog_versions *vs)
 int
 ss_dlog_pin(ss_dlog *p, uint64_t version)
 {
-    uint64_t retain = p->config->min_versions_to_retain, base, v;
+    uint64_t retain = p->config->min_versions_to_retain;
     ss_storage_lock *l;
     ss_dlog_versions vs;
     int rc = 0;
@@ -422,18 +441,12 @@ ss_dlog_pin(ss_dlog *p, uint64_t version)
         p->generation++;
     p->latest = vs.latest;
     if (version > 0 && p->latest >= retain &&
-        version < p->latest - retain + 1) {
-        base = ss_dlog_base(&vs, version, NULL);
-        for (v = base + 1; v <= version; v++)
-            if (!ss_dlog_has_delta(&vs, v))
-                break;
-        if (v <= version)
-            rc = ss_error_set(SS_ENOTFOUND,
-                              "version %" PRIu64 " is older than the "
-                              "retained versions of %s (its files were "
-                              "deleted by maintenance)",
-                              version, p->storage->location);
-    }
+        version < p->latest - retain + 1 && !version_present(&vs, version))
+        rc = ss_error_set(SS_ENOTFOUND,
+                          "version %" PRIu64 " is older than the "
+                          "retained versions of %s (its files were "
+                          "deleted by maintenance)",
+                          version, p->storage->location);
     if (rc == 0) {
         p->pinned = true;
         p->pin = version;
@@ -478,23 +491,6 @@ truncate_future(ss_dlog *p, const ss_dlog_versions *vs, uint64_t keep)
         p->generation++;
     }
     return 0;
-}
-
-/* Does version `v` still load from the listing (its base and every
- * delta up to it)?  Another process's retention may have taken it. */
-static bool
-version_present(const ss_dlog_versions *vs, uint64_t v)
-{
-    uint64_t base = ss_dlog_base(vs, v, NULL), u;
-
-    if (v == 0)
-        return true;
-    if (base != v && !ss_dlog_has_delta(vs, v))
-        return false;
-    for (u = base + 1; u <= v; u++)
-        if (!ss_dlog_has_delta(vs, u))
-            return false;
-    return true;
 }
 
 int

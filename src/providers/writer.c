@@ -4,7 +4,6 @@
 #include "providers/writer.h"
 
 #include "format/frame.h"
-#include "providers/delta_log.h"
 #include "util/error.h"
 #include "util/random.h"
 
@@ -44,19 +43,6 @@ write_small_frame(ss_storage *st, const char *name, unsigned kind,
     return rc;
 }
 
-static bool
-has_version_files(const ss_namelist *names)
-{
-    ss_dlog_versions vs;
-    bool any;
-
-    if (ss_dlog_versions_parse(&vs, names, "") < 0)
-        return true; /* cannot tell: do not create an identity */
-    any = vs.n_deltas || vs.n_snapshots || vs.n_metas;
-    ss_dlog_versions_free(&vs);
-    return any;
-}
-
 static int
 read_identity(ss_storage *st)
 {
@@ -81,7 +67,7 @@ read_identity(ss_storage *st)
 }
 
 int
-ss_identity_load(ss_storage *st, const ss_namelist *names)
+ss_identity_load(ss_storage *st, const ss_namelist *names, bool has_versions)
 {
     size_t i;
     int rc;
@@ -89,7 +75,7 @@ ss_identity_load(ss_storage *st, const ss_namelist *names)
     for (i = 0; i < names->count; i++)
         if (strcmp(names->names[i], SS_IDENTITY_NAME) == 0)
             return read_identity(st);
-    if (has_version_files(names))
+    if (has_versions)
         return ss_error_set(SS_ECORRUPT,
                             "%s: holds checkpoint files but no %s (the "
                             "store's identity): it was deleted, or the "

@@ -30,10 +30,11 @@
 #define SS_WRITER_PREFIX "writer-"
 
 /* Load the location's store id into st (st->store_id, has_store_id),
- * creating store.id first if the location holds no checkpoint files
- * yet.  `names` is a listing of the location.  SS_ECORRUPT if version
- * files exist without a store.id. */
-int ss_identity_load(ss_storage *st, const ss_namelist *names);
+ * creating store.id first if the location holds no version files yet.
+ * `names` is a listing of the location, `has_versions` whether it holds
+ * version files.  SS_ECORRUPT if it does but has no store.id. */
+int ss_identity_load(ss_storage *st, const ss_namelist *names,
+                     bool has_versions);
 
 /* The highest writer epoch in a listing (0 if none). */
 uint64_t ss_writer_max_epoch(const ss_namelist *names);

@@ -70,6 +70,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/random.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -454,21 +455,6 @@ ss_rdb__inst_cf(rdb_inst *in, rdb_prov *p, unsigned id)
     return 0;
 }
 
-/* Names the SST objects an instance uploads (rocksdb_sst.c). */
-static uint64_t
-instance_uid(void)
-{
-    uint64_t uid = 0;
-    struct timespec ts;
-
-    if (getrandom(&uid, sizeof(uid), 0) != (ssize_t)sizeof(uid)) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uid = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-              ((uint64_t)getpid() << 16);
-    }
-    return uid;
-}
-
 /* A new, empty instance directory under the work dir, and a new uid. */
 void
 ss_rdb__inst_init(rdb_inst *in, rdb_prov *p)
@@ -476,7 +462,7 @@ ss_rdb__inst_init(rdb_inst *in, rdb_prov *p)
     memset(in, 0, sizeof(*in));
     snprintf(in->dir, sizeof(in->dir), "%s/db-%u", p->work_dir, p->next_inst++);
     ss_rdb__remove_tree(in->dir);
-    in->uid = instance_uid();
+    in->uid = ss_random_u64(); /* names its SST objects (rocksdb_sst.c) */
 }
 
 /* A fresh, empty instance: only RocksDB's "default" family, which is
