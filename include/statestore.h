@@ -22,7 +22,8 @@
  *    NULL.  A returned ss_slice is BORROWED: it stays valid only until the
  *    next put, remove, remove_range, commit, abort or free on the same
  *    store (all values of one ss_store_multi_get likewise, together; on a
- *    read-only store, which has no writes, until it is freed).  Copy it
+ *    read-only store, which has no writes, until it is freed; an
+ *    iterator's key until its next step, see ss_iter_next).  Copy it
  *    to keep it.  Keys and values passed in are copied; the caller keeps
  *    its buffers.  Memory from ss_malloc is released with ss_free.
  *
@@ -269,7 +270,8 @@ SS_EXTERN int ss_store_multi_get(ss_slice *values_out, int *status_out,
 
 /**
  * Insert or replace `key` -> `value` in family `cf`.
- * @note Invalidates slices and iterators obtained from this store.
+ * @note Invalidates value slices obtained from this store; iterators go
+ *       on (ss_iter_next says what they see).
  * @return 0, SS_ELIMIT (key/value too long, or memory_limit_bytes would be
  *         exceeded; the store stays usable and may be aborted), SS_EINVAL
  */
@@ -278,7 +280,11 @@ SS_EXTERN int ss_store_put(ss_store *store, unsigned cf, ss_slice key,
 
 /**
  * Remove `key` from family `cf`.  Removing an absent key is not an error.
- * @note Invalidates slices and iterators obtained from this store.
+ * Removing the key an iterator just returned is the usual eviction loop:
+ * the iterator goes on to the next key, and the key slice it returned
+ * stays valid until its next step.
+ * @note Invalidates value slices obtained from this store; iterators go
+ *       on (ss_iter_next).
  * @return 0, SS_EINVAL
  */
 SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
@@ -292,10 +298,9 @@ SS_EXTERN int ss_store_remove(ss_store *store, unsigned cf, ss_slice key);
  *       drops by the number of keys removed, and the commit records one
  *       remove per key (no new file format: the delta gets per-key
  *       removes, an SST-mode meta just the new state).
- * @note Cost: one range scan of the keys, copying them (memory
- *       proportional to the range's key bytes, freed before return), then
- *       one remove per key.  Invalidates slices and iterators obtained from
- *       this store.
+ * @note Cost: one range scan, removing each key as it is reached (no
+ *       copy of the range).  Invalidates value slices obtained from this
+ *       store; iterators go on (ss_iter_next).
  * @return 0, SS_EINVAL (`cf` not ordered, bad bounds, store not open or
  *         read-only), SS_ELIMIT (memory_limit_bytes would be exceeded; the
  *         keys before the one refused are removed: abort the batch).
@@ -357,13 +362,38 @@ SS_EXTERN int ss_store_range_scan(ss_iter **out, ss_store *store, unsigned cf,
 
 /**
  * Advance to the next entry.
- * @note key and value are borrowed until the next ss_iter_next or any
- *       write to the store.  A write to the store invalidates the
- *       iterator: the next call returns SS_EINVAL instead of reading freed
- *       memory.  Commit counts as a write; an iterator made on the
- *       committed store reads until the provider's next writable load
- *       (convention 8).  Either out-param may be NULL.
- * @return 0 with an entry, SS_EDONE when exhausted, SS_EINVAL
+ *
+ * Iterators survive puts and removes on their store, including removes of
+ * the key just returned (Spark's eviction loops).  What a step sees: each
+ * step returns the FIRST KEY AFTER THE LAST ONE RETURNED that is present
+ * in the store at that step (loaded version plus every uncommitted change
+ * so far, the writes since the last step included), with its value at
+ * that step, within the iterator's prefix or range.  "After" is the
+ * family's iteration order:
+ * - ordered families, both providers: key byte order.  So a key put ahead
+ *   of the cursor is returned, one put behind it is not, one removed
+ *   ahead is not, and a rewritten key ahead gives its new value.
+ * - unordered families: an order of the provider's choosing (memory:
+ *   by key hash; rocksdb: key byte order), fixed for the iteration.  So a
+ *   key is never returned twice, a key present from the iterator's
+ *   creation to its end is returned exactly once, a removed key is not
+ *   returned after its removal, and a key put during the iteration may
+ *   or may not be.
+ * Prefix and range scans behave the same within their bounds.  Once a
+ * step returns SS_EDONE, every later step does.  Commit and abort end the
+ * store's iterators (SS_EINVAL); an iterator made on the committed store
+ * reads until the provider's next writable load (convention 8).
+ *
+ * @note The key is the iterator's own copy: valid until its next step or
+ *       free, whatever is written meanwhile.  The value is borrowed until
+ *       the next step or the next write to the store.  Either out-param
+ *       may be NULL.
+ * @note Cost: a step after a write seeks the last key again (memory: a
+ *       hash probe or a tree descent; rocksdb: a new iterator over the
+ *       batch and the instance, then a seek); steps without writes between
+ *       them just advance.
+ * @return 0 with an entry, SS_EDONE when exhausted, SS_EINVAL (the store
+ *         was committed, aborted or freed since)
  */
 SS_EXTERN int ss_iter_next(ss_iter *iter, ss_slice *key_out,
                            ss_slice *value_out);

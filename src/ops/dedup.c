@@ -17,7 +17,6 @@
  * 3. The two families change together in one commit.
  */
 #include "ops/dedup.h"
-#include "ops/keylist.h"
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -39,10 +38,8 @@ evict(uint64_t *evicted, ss_store *store, unsigned cf_keys, unsigned cf_time,
       int64_t watermark)
 {
     unsigned char lo[8], hi[8];
-    ss_buf doomed = SS_BUF_INIT;
     ss_iter *it = NULL;
     ss_slice k;
-    size_t off;
     int rc;
 
     if (watermark == INT64_MIN)
@@ -57,14 +54,7 @@ evict(uint64_t *evicted, ss_store *store, unsigned cf_keys, unsigned cf_time,
             rc = ss_error_set(SS_ECORRUPT, "dedup: %zu-byte time key", k.len);
             goto out;
         }
-        if ((rc = ss_keylist_add(&doomed, k)) < 0)
-            goto out;
-    }
-    if (rc != SS_EDONE)
-        goto out;
-    ss_iter_free(it);
-    it = NULL;
-    for (off = 0; ss_keylist_next(&doomed, &off, &k);) {
+        /* The iterator survives the removes (statestore.h). */
         if ((rc = ss_store_remove(store, cf_time, k)) < 0 ||
             (rc = ss_store_remove(
                  store, cf_keys,
@@ -72,10 +62,10 @@ evict(uint64_t *evicted, ss_store *store, unsigned cf_keys, unsigned cf_time,
             goto out;
         (*evicted)++;
     }
-    rc = 0;
+    if (rc == SS_EDONE)
+        rc = 0;
 out:
     ss_iter_free(it);
-    ss_buf_free(&doomed);
     return rc;
 }
 

@@ -24,7 +24,6 @@
  * 4. Emitted rows depend only on the stored state and the batch's rows,
  *    so replaying a batch from the same version emits the same rows.
  */
-#include "ops/keylist.h"
 #include "ops/window_agg.h"
 
 #include "util/error.h"
@@ -469,10 +468,8 @@ evict(ss_wagg_result *res, ss_store *store, unsigned cf, const ss_wagg_query *q,
       int64_t watermark)
 {
     unsigned char lo[8], hi[8];
-    ss_buf doomed = SS_BUF_INIT;
     ss_iter *it = NULL;
     ss_slice k, v;
-    size_t off;
     int rc;
 
     if (watermark == INT64_MIN || watermark - q->window_ms < INT64_MIN + 2)
@@ -494,23 +491,16 @@ evict(ss_wagg_result *res, ss_store *store, unsigned cf, const ss_wagg_query *q,
         if (!q->update_mode &&
             (rc = emit(res, k.data, k.len, v.data, v.len)) < 0)
             goto out;
-        if ((rc = ss_keylist_add(&doomed, k)) < 0)
-            goto out;
-    }
-    if (rc != SS_EDONE)
-        goto out;
-    ss_iter_free(it);
-    it = NULL;
-    /* Removing invalidates the iterator, so removal is a second pass. */
-    for (off = 0; ss_keylist_next(&doomed, &off, &k);) {
+        /* Emitted first: the remove ends the value slice, not the
+         * iterator (statestore.h). */
         if ((rc = ss_store_remove(store, cf, k)) < 0)
             goto out;
         res->n_evicted++;
     }
-    rc = 0;
+    if (rc == SS_EDONE)
+        rc = 0;
 out:
     ss_iter_free(it);
-    ss_buf_free(&doomed);
     return rc;
 }
 

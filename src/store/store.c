@@ -11,8 +11,10 @@
  * state, so the front frees the store's iterators first and refuses
  * every later read.  An ABORTED store, and any write to a finished store,
  * returns SS_EINVAL (the provider never sees them).
- * Invariant 2: every write bumps the store's `mods`; an iterator made
- * before refuses to continue, so no iterator reads freed nodes.
+ * Invariant 2: commit and abort bump the store's `mods`; an iterator
+ * made before refuses to continue.  Puts and removes do not: provider
+ * iterators survive them (each step seeks past the last key returned
+ * when the store changed).
  * Invariant 3: at most one writable store per provider; a committed one
  * no longer counts (p->committed, not p->writer).
  * Invariant 4: ss_store_remove_range and the generic multi-get are
@@ -423,7 +425,6 @@ ss_store_put(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
                             "ss_store_put: value length %zu "
                             "exceeds the maximum %u",
                             value.len, SS_MAX_VALUE_LEN);
-    s->mods++;
     return s->p->ops->put(s->impl, cf, key, value);
 }
 
@@ -435,7 +436,6 @@ ss_store_remove(ss_store *s, unsigned cf, ss_slice key)
     if ((rc = check_store(s, "ss_store_remove", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_remove", SS_EINVAL)) < 0)
         return rc;
-    s->mods++;
     return s->p->ops->remove(s->impl, cf, key);
 }
 
@@ -611,8 +611,8 @@ ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
         return SS_EINVAL;
     if (it->mods != it->s->mods)
         return ss_error_set(SS_EINVAL,
-                            "ss_iter_next: the store was "
-                            "written after the iterator was created");
+                            "ss_iter_next: the store was committed "
+                            "or aborted after the iterator was created");
     return it->s->p->ops->iter_next(it->impl, key_out, value_out);
 }
 
@@ -689,8 +689,7 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
     ss_scan scan;
     ss_slice k;
     void *it = NULL;
-    unsigned char *keys = NULL, *grown;
-    size_t len = 0, cap = 0, off;
+    uint64_t removed = 0;
     int rc;
 
     if ((rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
@@ -711,48 +710,18 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
         scan.start.data = "";
     if (!scan.end.data)
         scan.end.data = "";
-    s->mods++;
-    /* Collect first, remove after: a provider's iterator does not
-     * survive writes to its store.  Keys are stored as 2-byte length
-     * (keys are at most 65535 bytes) then bytes. */
+    /* Iterators survive writes (statestore.h, ss_iter_next) and the key
+     * slice survives the remove of its key. */
     if ((rc = s->p->ops->iter(&it, s->impl, cf, &scan)) < 0)
-        goto out;
+        return rc;
     while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
-        if (len + 2 + k.len > cap) {
-            cap = cap ? cap * 2 : 4096;
-            while (cap < len + 2 + k.len)
-                cap *= 2;
-            if (!(grown = realloc(keys, cap))) {
-                rc = ss_error_set(SS_ENOMEM,
-                                  "%s: out of memory collecting "
-                                  "%zu bytes of keys",
-                                  fn, cap);
-                goto out;
-            }
-            keys = grown;
-        }
-        keys[len] = (unsigned char)(k.len >> 8);
-        keys[len + 1] = (unsigned char)k.len;
-        memcpy(keys + len + 2, k.data, k.len);
-        len += 2 + k.len;
-    }
-    if (rc != SS_EDONE)
-        goto out;
-    s->p->ops->iter_free(it);
-    it = NULL;
-    rc = 0;
-    for (off = 0; off < len; off += 2 + k.len) {
-        k.len = (size_t)keys[off] << 8 | keys[off + 1];
-        k.data = keys + off + 2;
         if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0) {
-            rc = ss_error_wrap(rc, "%s: after removing %zu bytes of keys", fn,
-                               off);
-            goto out;
+            rc = ss_error_wrap(rc, "%s: after removing %" PRIu64 " keys", fn,
+                               removed);
+            break;
         }
+        removed++;
     }
-out:
-    if (it)
-        s->p->ops->iter_free(it);
-    free(keys);
-    return rc;
+    s->p->ops->iter_free(it);
+    return rc == SS_EDONE ? 0 : rc;
 }

@@ -19,7 +19,9 @@
  * version the library still has can be compared.
  *
  * Operations: put, remove (present and absent keys), get (present and
- * absent), full iteration (sometimes invalidated by a put mid-way),
+ * absent), full iteration, iteration (full, prefix, range) with puts and
+ * removes between its steps (the removed key often the one just
+ * returned),
  * prefix scans, range scans on the ordered family, commit, abort, free
  * without commit, load of the latest or any older version on the same
  * provider (served from memory or files), reopening a FRESH provider on
@@ -532,21 +534,10 @@ op_iterate(model *m)
     ss_test *t = m->t;
     unsigned char all[POOL_KEYS];
     ss_iter *it = NULL;
-    ss_slice k, v;
     int f = (int)below(m, NCF);
 
     memset(all, 1, sizeof(all));
     SS_CHECK_OK(ss_store_iter(&it, m->s, m->cf[f]));
-    if (below(m, 3) == 0) {
-        /* A write in the middle invalidates the iterator. */
-        int rc = ss_iter_next(it, &k, &v);
-
-        SS_CHECK(rc == 0 || rc == SS_EDONE);
-        op_put(m);
-        SS_CHECK_ERR(SS_EINVAL, ss_iter_next(it, &k, &v));
-        ss_iter_free(it);
-        return;
-    }
     check_iter(m, it, &m->cur, f, all);
 }
 
@@ -575,6 +566,124 @@ pick_bound(model *m, unsigned char *out)
         return n;
     default: return 0;
     }
+}
+
+/* One write while iterating family f: mostly to the key just returned
+ * (remove it, or put it again), else to any pool key.  Keeps the model
+ * and `touched` (keys written since the iterator was made) up to date. */
+static void
+write_while_iterating(model *m, int f, int cur_idx, unsigned char *touched)
+{
+    ss_test *t = m->t;
+    unsigned char buf[MAX_VAL];
+    size_t i = cur_idx >= 0 && below(m, 3) ? (size_t)cur_idx
+                                           : below(m, POOL_KEYS),
+           n;
+    uint32_t id;
+
+    touched[i] = 1;
+    if (below(m, 2)) {
+        SS_CHECK_OK(ss_store_remove(m->s, m->cf[f], key_slice(m, i)));
+        m->cur[f][i] = 0;
+        return;
+    }
+    id = ++m->next_val;
+    n = value_bytes(id, buf);
+    SS_CHECK_OK(ss_store_put(m->s, m->cf[f], key_slice(m, i),
+                             ss_test_slice(n ? buf : NULL, n)));
+    m->cur[f][i] = id;
+}
+
+/* Iterate (whole family, prefix or range) and write between the steps,
+ * checking the visibility the header promises (ss_iter_next): each step
+ * returns the first key after the last one returned that is present at
+ * that step, with its value at that step, so
+ * - ordered families: exactly the next present key in byte order;
+ * - any family: no key twice, no key absent at its step, and every key
+ *   present from the start to the end and never written meanwhile is
+ *   returned.
+ * The key slice must survive the writes (even a remove of that key). */
+static void
+op_iterate_writes(model *m)
+{
+    ss_test *t = m->t;
+    unsigned char want[POOL_KEYS], seen[POOL_KEYS] = {0};
+    unsigned char touched[POOL_KEYS] = {0}, start[POOL_KEYS], buf[MAX_VAL];
+    unsigned char lo[MAX_KEY + 1], hi[MAX_KEY + 1];
+    ss_iter *it = NULL;
+    ss_slice k, v;
+    int f = (int)below(m, NCF), idx, last = -1, rc, kind = (int)below(m, 3);
+    size_t nlo = 0, nhi = 0, i, n, w;
+    const pkey *pk;
+
+    if (kind == 2 && f != ORD)
+        kind = 0;
+    if (kind == 1) {
+        nlo = pick_bound(m, lo);
+        for (i = 0; i < POOL_KEYS; i++)
+            want[i] = m->pool[i].n >= nlo && memcmp(m->pool[i].b, lo, nlo) == 0;
+        SS_CHECK_OK(ss_store_prefix_scan(&it, m->s, m->cf[f],
+                                         ss_test_slice(nlo ? lo : NULL, nlo)));
+    } else if (kind == 2) {
+        nlo = pick_bound(m, lo);
+        nhi = pick_bound(m, hi);
+        for (i = 0; i < POOL_KEYS; i++) {
+            pk = &m->pool[i];
+            want[i] = bytes_cmp(pk->b, pk->n, lo, nlo) >= 0 &&
+                      (nhi == 0 || bytes_cmp(pk->b, pk->n, hi, nhi) < 0);
+        }
+        SS_CHECK_OK(ss_store_range_scan(&it, m->s, m->cf[f],
+                                        ss_test_slice(lo, nlo),
+                                        ss_test_slice(hi, nhi)));
+    } else {
+        memset(want, 1, sizeof(want));
+        SS_CHECK_OK(ss_store_iter(&it, m->s, m->cf[f]));
+    }
+    /* Sometimes write before the first step too. */
+    for (i = 0; i < POOL_KEYS; i++)
+        start[i] = m->cur[f][i] != 0;
+    if (below(m, 4) == 0)
+        write_while_iterating(m, f, -1, touched);
+    while ((rc = ss_iter_next(it, &k, &v)) == 0) {
+        idx = pool_find(m, k.data, k.len);
+        if (idx < 0)
+            SS_FAIL("family %d: iterator returned a key never put", f);
+        if (!want[idx] || m->cur[f][idx] == 0 || seen[idx])
+            SS_FAIL("family %d: iterator returned key %d (in scan %d, "
+                    "present %d, returned before %d)",
+                    f, idx, want[idx], m->cur[f][idx] != 0, seen[idx]);
+        if (cf_flags[f] & SS_CF_ORDERED) {
+            for (i = (size_t)(last + 1); i < (size_t)idx; i++)
+                if (want[i] && m->cur[f][i])
+                    SS_FAIL("family %d: after key %d the iterator skipped "
+                            "present key %zu for %d",
+                            f, last, i, idx);
+        }
+        n = value_bytes(m->cur[f][idx], buf);
+        SS_CHECK_EQ_SLICE(v, ss_test_slice(buf, n));
+        seen[idx] = 1;
+        last = idx;
+        for (w = below(m, 3); w > 0; w--)
+            write_while_iterating(m, f, idx, touched);
+        /* The key slice is the iterator's: still the key after writes. */
+        SS_CHECK_EQ_SLICE(k, key_slice(m, (size_t)idx));
+    }
+    SS_CHECK_RC(SS_EDONE, rc);
+    SS_CHECK_RC(SS_EDONE, ss_iter_next(it, &k, &v));
+    ss_iter_free(it);
+    for (i = 0; i < POOL_KEYS; i++) {
+        if (want[i] && start[i] && !touched[i] && !seen[i])
+            SS_FAIL("family %d: key %zu, present and untouched throughout, "
+                    "was never returned",
+                    f, i);
+        if ((cf_flags[f] & SS_CF_ORDERED) && want[i] && m->cur[f][i] &&
+            (int)i > last && !seen[i])
+            SS_FAIL("family %d: key %zu, present after the last key %d, "
+                    "was not returned",
+                    f, i, last);
+    }
+    for (i = 0; i < POOL_KEYS; i++)
+        check_key(m, m->s, &m->cur, f, i);
 }
 
 static void
@@ -719,6 +828,7 @@ enum {
     OP_REMOVE,
     OP_GET,
     OP_ITER,
+    OP_ITER_WRITES,
     OP_PREFIX,
     OP_RANGE,
     OP_COMMIT,
@@ -740,6 +850,7 @@ static const struct {
     [OP_REMOVE] = {"remove", op_remove, 12},
     [OP_GET] = {"get", op_get, 12},
     [OP_ITER] = {"iterate", op_iterate, 3},
+    [OP_ITER_WRITES] = {"iterate_writes", op_iterate_writes, 4},
     [OP_PREFIX] = {"prefix_scan", op_prefix_scan, 5},
     [OP_RANGE] = {"range_scan", op_range_scan, 5},
     [OP_COMMIT] = {"commit", op_commit, 12},

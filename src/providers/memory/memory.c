@@ -561,14 +561,15 @@ mem_iter(void **out, void *store, unsigned cf, const ss_scan *scan)
 static int
 mem_iter_next(void *iter, ss_slice *key, ss_slice *value)
 {
+    mm_iter *it = iter;
     mm_node *n;
     int rc;
 
-    if ((rc = mm_iter_next(iter, &n)) < 0)
+    if ((rc = mm_iter_next(it, &n)) < 0)
         return rc;
-    if (key) {
-        key->data = MM_KEY(n);
-        key->len = n->klen;
+    if (key) { /* the iterator's copy: survives a remove of the key */
+        key->data = it->last;
+        key->len = it->last_len;
     }
     if (value) {
         value->data = MM_VAL(n);

@@ -6,7 +6,11 @@
  * never copies, so a node is freed exactly once.
  * Invariant 2: a hash index keeps count <= 3/4 cap with linear probing
  * and backward-shift deletion (no tombstones), so a lookup stops at the
- * first empty slot.
+ * first empty slot.  Its slots are sorted by (hash, key): a key's home
+ * is the hash's top bits and inserts keep each run sorted, with a tail
+ * of slots past the last home instead of wrapping around.
+ * So an iteration can resume after any change by seeking its last
+ * (hash, key), as a treap iteration seeks its last key (mm_iter_next).
  * Invariant 3: a change list applied forward then backward (or the
  * reverse) leaves the map and the list exactly as they were.
  */
@@ -93,93 +97,191 @@ mm_node_free(ss_budget *b, mm_node *n)
 
 /* ------------------------------------------------------------ hash index */
 
+/* Slots of an index with `cap` homes: a tail past the last home (a
+ * quarter of cap, at most 64) lets runs end without wrapping around;
+ * small while cap is, since memory_limit_bytes counts it. */
+static size_t
+hash_slots(size_t cap)
+{
+    return cap ? cap + (cap / 4 < 64 ? cap / 4 : 64) : 0;
+}
+
+/* Home slot of `hash`: its top bits, so homes rise with the hash and a
+ * table kept sorted by hash stays sorted when it doubles. */
+static size_t
+hash_home(const mm_cf *cf, uint64_t hash)
+{
+    return (size_t)(hash >> cf->shift);
+}
+
+/* (hash, key) order: the order an unordered family is iterated in. */
+static int
+slot_cmp(const mm_slot *s, uint64_t hash, const void *key, size_t klen)
+{
+    if (s->hash != hash)
+        return s->hash < hash ? -1 : 1;
+    return mm_key_cmp(s->node->data, s->node->klen, key, klen);
+}
+
+static unsigned
+log2_of(size_t cap)
+{
+    unsigned b = 0;
+
+    while (((size_t)1 << b) < cap)
+        b++;
+    return b;
+}
+
+/* Lay `n` sorted slots into a fresh array of `cap` homes; false if one
+ * would land past the tail (then the caller doubles again). */
+static bool
+hash_lay_out(mm_slot *to, size_t cap, const mm_slot *from, size_t nfrom)
+{
+    unsigned shift = 64 - log2_of(cap);
+    size_t i, pos = 0, home;
+
+    for (i = 0; i < nfrom; i++) {
+        if (!from[i].node)
+            continue;
+        home = (size_t)(from[i].hash >> shift);
+        if (pos < home)
+            pos = home;
+        if (pos >= hash_slots(cap))
+            return false;
+        to[pos++] = from[i];
+    }
+    return true;
+}
+
 static int
 hash_resize(mm_map *m, mm_cf *cf, size_t cap)
 {
-    mm_slot *slots = ss_budget_calloc_large(m->budget, cap * sizeof(mm_slot));
-    size_t i, j, mask = cap - 1;
+    mm_slot *slots;
 
-    if (!slots)
-        return ss_error_set(SS_ENOMEM,
-                            "out of memory growing a hash index "
-                            "to %zu slots",
-                            cap);
-    for (i = 0; i < cf->cap; i++) {
-        if (!cf->slots[i].node)
-            continue;
-        j = cf->slots[i].hash & mask;
-        while (slots[j].node)
-            j = (j + 1) & mask;
-        slots[j] = cf->slots[i];
+    for (;; cap *= 2) {
+        slots = ss_budget_calloc_large(m->budget,
+                                       hash_slots(cap) * sizeof(mm_slot));
+        if (!slots)
+            return ss_error_set(SS_ENOMEM,
+                                "out of memory growing a hash index "
+                                "to %zu slots",
+                                cap);
+        if (hash_lay_out(slots, cap, cf->slots, hash_slots(cf->cap)))
+            break;
+        ss_budget_free_large(m->budget, slots,
+                             hash_slots(cap) * sizeof(mm_slot));
     }
-    ss_budget_free_large(m->budget, cf->slots, cf->cap * sizeof(mm_slot));
+    if (cf->cap)
+        ss_budget_free_large(m->budget, cf->slots,
+                             hash_slots(cf->cap) * sizeof(mm_slot));
     cf->slots = slots;
     cf->cap = cap;
+    cf->shift = 64 - log2_of(cap);
+    cf->gen++;
     return 0;
 }
 
 static mm_slot *
 hash_find(mm_cf *cf, const void *key, size_t klen, uint64_t hash)
 {
-    size_t mask = cf->cap - 1, i;
+    size_t i, end;
     mm_slot *s;
 
     if (!cf->cap)
         return NULL;
-    for (i = hash & mask;; i = (i + 1) & mask) {
+    /* Sorted: stop at the first empty slot or larger hash. */
+    for (i = hash_home(cf, hash), end = hash_slots(cf->cap); i < end; i++) {
         s = &cf->slots[i];
-        if (!s->node)
+        if (!s->node || s->hash > hash)
             return NULL;
         if (s->hash == hash && s->node->klen == klen &&
             memcmp(s->node->data, key, klen) == 0)
             return s;
     }
+    return NULL;
 }
 
 static size_t
 hash_insert_cost(const mm_cf *cf)
 {
+    /* A full tail doubles once more at worst; counted as one doubling,
+     * which the 3/4 load factor makes all but impossible to exceed. */
     if (cf->cap && (cf->count + 1) * 4 <= cf->cap * 3)
         return 0;
-    return mm_alloc_cost((cf->cap ? cf->cap * 2 : MIN_CAP) * sizeof(mm_slot));
+    return mm_alloc_cost(hash_slots(cf->cap ? cf->cap * 2 : MIN_CAP) *
+                         sizeof(mm_slot));
 }
 
 static int
 hash_insert(mm_map *m, mm_cf *cf, mm_node *n, uint64_t hash)
 {
-    size_t mask, i;
+    size_t i, j, end;
     int rc;
 
     if (!cf->cap || (cf->count + 1) * 4 > cf->cap * 3) {
         if ((rc = hash_resize(m, cf, cf->cap ? cf->cap * 2 : MIN_CAP)) < 0)
             return rc;
     }
-    mask = cf->cap - 1;
-    for (i = hash & mask; cf->slots[i].node; i = (i + 1) & mask)
-        ;
+    for (;;) {
+        end = hash_slots(cf->cap);
+        /* Skip the smaller members of the run, then find the run's end:
+         * the new slot goes in between, the rest moves up by one. */
+        for (i = hash_home(cf, hash);
+             i < end && cf->slots[i].node &&
+             slot_cmp(&cf->slots[i], hash, n->data, n->klen) < 0;
+             i++)
+            ;
+        for (j = i; j < end && cf->slots[j].node; j++)
+            ;
+        if (j < end)
+            break;
+        if ((rc = hash_resize(m, cf, cf->cap * 2)) < 0)
+            return rc;
+    }
+    memmove(&cf->slots[i + 1], &cf->slots[i], (j - i) * sizeof(mm_slot));
     cf->slots[i].hash = hash;
     cf->slots[i].node = n;
     cf->count++;
+    cf->gen++;
     return 0;
 }
 
 static void
 hash_delete_slot(mm_cf *cf, mm_slot *s)
 {
-    size_t mask = cf->cap - 1, i = (size_t)(s - cf->slots), j, home;
+    size_t i = (size_t)(s - cf->slots), end = hash_slots(cf->cap);
 
-    /* Backward shift: move later members of the probe run into the hole
-     * when their home position allows it. */
-    for (j = (i + 1) & mask; cf->slots[j].node; j = (j + 1) & mask) {
-        home = cf->slots[j].hash & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            cf->slots[i] = cf->slots[j];
-            i = j;
-        }
-    }
+    /* Backward shift: pull the rest of the run down while its members
+     * sit past their home, keeping the table sorted and gap-free. */
+    for (; i + 1 < end && cf->slots[i + 1].node &&
+           hash_home(cf, cf->slots[i + 1].hash) <= i;
+         i++)
+        cf->slots[i] = cf->slots[i + 1];
     cf->slots[i].node = NULL;
     cf->slots[i].hash = 0;
     cf->count--;
+    cf->gen++;
+}
+
+/* First slot at or after `from` whose (hash, key) is above the given
+ * one (or at/above it when !strict): where an unordered iteration
+ * resumes after the table changed under it. */
+static size_t
+hash_seek(const mm_cf *cf, uint64_t hash, const void *key, size_t klen,
+          bool strict)
+{
+    size_t i = hash_home(cf, hash), end = hash_slots(cf->cap);
+    int c;
+
+    for (; i < end; i++) {
+        if (!cf->slots[i].node)
+            continue;
+        c = slot_cmp(&cf->slots[i], hash, key, klen);
+        if (c > 0 || (c == 0 && !strict))
+            break;
+    }
+    return i;
 }
 
 /* ----------------------------------------------------------------- treap */
@@ -320,10 +422,12 @@ mm_map_free(mm_map *m)
     for (c = 0; c < m->ncf; c++) {
         mm_cf *cf = &m->cf[c];
 
-        for (i = 0; i < cf->cap; i++)
+        for (i = 0; i < (hash_slots(cf->cap)); i++)
             if (cf->slots[i].node)
                 mm_node_free(m->budget, cf->slots[i].node);
-        ss_budget_free_large(m->budget, cf->slots, cf->cap * sizeof(mm_slot));
+        if (cf->cap)
+            ss_budget_free_large(m->budget, cf->slots,
+                                 hash_slots(cf->cap) * sizeof(mm_slot));
         tree_free(m->budget, cf->root);
     }
     free(m);
@@ -352,7 +456,7 @@ mm_map_prefetch(const mm_map *m, unsigned cf, uint64_t hash, int stage)
 
     if (c->ordered || !c->cap)
         return;
-    s = &c->slots[hash & (c->cap - 1)];
+    s = &c->slots[hash_home(c, hash)];
     if (stage == 0)
         __builtin_prefetch(s);
     else if (s->node) /* stage 1 runs once the slot is cached */
@@ -382,6 +486,7 @@ mm_map_insert(mm_map *m, unsigned cf, mm_node *n, uint64_t hash)
         t->prio = next_prio(m);
         c->root = tree_insert(c->root, t);
         c->count++;
+        c->gen++;
     } else if ((rc = hash_insert(m, c, n, hash)) < 0) {
         return rc;
     }
@@ -406,6 +511,7 @@ mm_map_delete(mm_map *m, unsigned cf, const void *key, size_t klen,
         *tp = tree_merge(t->left, t->right);
         ss_budget_free(m->budget, t);
         c->count--;
+        c->gen++;
     } else {
         if (!(s = hash_find(c, key, klen, hash)))
             return NULL;
@@ -713,32 +819,18 @@ push(mm_iter *it, mm_tnode *t)
     return 0;
 }
 
-int
-mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
-             size_t prefix_len, const void *start, size_t start_len,
-             const void *end, size_t end_len)
+/* Fill the stack with the ancestors of the first key >= key (> key when
+ * strict), so its top is that key. */
+static int
+tree_seek(mm_iter *it, const void *key, size_t klen, bool strict)
 {
     mm_tnode *t;
-    int rc;
+    int c, rc;
 
-    memset(it, 0, sizeof(*it));
-    it->map = m;
-    it->cf = cf;
-    it->prefix = prefix;
-    it->prefix_len = prefix_len;
-    it->end = end;
-    it->end_len = end_len;
-    it->has_end = end_len > 0;
-    if (!m->cf[cf].ordered)
-        return 0;
-    if (prefix_len > 0) {
-        start = prefix;
-        start_len = prefix_len;
-    }
-    /* Lower bound: stack holds the ancestors whose key >= start, so the
-     * top is the first key in range. */
-    for (t = m->cf[cf].root; t;) {
-        if (start_len == 0 || node_cmp(t->node, start, start_len) >= 0) {
+    it->depth = 0;
+    for (t = it->map->cf[it->cf].root; t;) {
+        c = klen ? node_cmp(t->node, key, klen) : 1;
+        if (c > 0 || (c == 0 && !strict)) {
             if ((rc = push(it, t)) < 0)
                 return rc;
             t = t->left;
@@ -749,11 +841,72 @@ mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
     return 0;
 }
 
+int
+mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
+             size_t prefix_len, const void *start, size_t start_len,
+             const void *end, size_t end_len)
+{
+    mm_cf *c = &m->cf[cf];
+
+    memset(it, 0, sizeof(*it));
+    it->map = m;
+    it->cf = cf;
+    it->prefix = prefix;
+    it->prefix_len = prefix_len;
+    it->end = end;
+    it->end_len = end_len;
+    it->has_end = end_len > 0;
+    it->start = prefix_len ? prefix : start;
+    it->start_len = prefix_len ? prefix_len : start_len;
+    it->gen = c->gen;
+    if (!c->ordered)
+        return 0;
+    return tree_seek(it, it->start, it->start_len, false);
+}
+
 static bool
 has_prefix(const mm_iter *it, const mm_node *n)
 {
     return n->klen >= it->prefix_len &&
            memcmp(n->data, it->prefix, it->prefix_len) == 0;
+}
+
+/* The family changed since the last step: find the place after the last
+ * key returned again (insertions, removals, rotations and a doubled hash
+ * index all move things). */
+static int
+resume(mm_iter *it, mm_cf *cf)
+{
+    it->gen = cf->gen;
+    if (!it->started)
+        return cf->ordered ? tree_seek(it, it->start, it->start_len, false) : 0;
+    if (cf->ordered)
+        return tree_seek(it, it->last, it->last_len, true);
+    it->slot = cf->cap
+                   ? hash_seek(cf, it->last_hash, it->last, it->last_len, true)
+                   : 0;
+    return 0;
+}
+
+/* Keep the key returned: the caller may remove it before the next step,
+ * and resuming needs it. */
+static int
+remember(mm_iter *it, const mm_node *n, uint64_t hash)
+{
+    unsigned char *grown;
+
+    if (n->klen > it->last_cap) {
+        grown = realloc(it->last, n->klen);
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory iterating");
+        it->last = grown;
+        it->last_cap = n->klen;
+    }
+    memcpy(it->last, n->data, n->klen);
+    it->last_len = n->klen;
+    it->last_hash = hash;
+    it->started = true;
+    return 0;
 }
 
 int
@@ -764,18 +917,28 @@ mm_iter_next(mm_iter *it, mm_node **out)
     mm_node *n;
     int rc;
 
+    if (it->done)
+        return SS_EDONE;
+    if (it->gen != cf->gen && (rc = resume(it, cf)) < 0)
+        return rc;
     if (!cf->ordered) {
-        while (it->slot < cf->cap) {
-            n = cf->slots[it->slot++].node;
-            if (n && has_prefix(it, n)) {
-                *out = n;
+        while (it->slot < (hash_slots(cf->cap))) {
+            mm_slot *s = &cf->slots[it->slot++];
+
+            if (s->node && has_prefix(it, s->node)) {
+                if ((rc = remember(it, s->node, s->hash)) < 0)
+                    return rc;
+                *out = s->node;
                 return 0;
             }
         }
+        it->done = true;
         return SS_EDONE;
     }
-    if (it->depth == 0)
+    if (it->depth == 0) {
+        it->done = true;
         return SS_EDONE;
+    }
     t = it->stack[--it->depth];
     for (x = t->right; x; x = x->left)
         if ((rc = push(it, x)) < 0)
@@ -784,8 +947,11 @@ mm_iter_next(mm_iter *it, mm_node **out)
     if (!has_prefix(it, n) ||
         (it->has_end && node_cmp(n, it->end, it->end_len) >= 0)) {
         it->depth = 0;
+        it->done = true;
         return SS_EDONE;
     }
+    if ((rc = remember(it, n, 0)) < 0)
+        return rc;
     *out = n;
     return 0;
 }
@@ -794,5 +960,7 @@ void
 mm_iter_release(mm_iter *it)
 {
     free(it->stack);
+    free(it->last);
     it->stack = NULL;
+    it->last = NULL;
 }

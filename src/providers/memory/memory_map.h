@@ -47,10 +47,12 @@ typedef struct mm_tnode {
 
 typedef struct mm_cf {
     bool ordered;
-    mm_slot *slots; /* hash index (unordered families) */
-    size_t cap;
+    mm_slot *slots; /* hash index (unordered): homes plus a tail */
+    size_t cap;     /* homes, a power of two (0 = no index yet) */
+    unsigned shift; /* home = hash >> shift */
     size_t count;
     mm_tnode *root; /* treap (ordered families) */
+    uint64_t gen;   /* bumped by every insert, delete and resize */
 } mm_cf;
 
 typedef struct mm_map {
@@ -148,7 +150,11 @@ int mm_changes_swap(mm_map *m, mm_changes *c, bool backward);
 /* Free the list and every node it holds. */
 void mm_changes_free(ss_budget *b, mm_changes *c);
 
-/* Iteration over one family; keys in byte order if ordered. */
+/* Iteration over one family: keys in byte order if ordered, in (hash,
+ * key) order otherwise.  It survives writes to the map: each step
+ * returns the first key after the one it returned last, in the map as it
+ * is at that step (a step after a change seeks that key again).  The
+ * bounds are borrowed for the iterator's life. */
 typedef struct mm_iter {
     mm_map *map;
     unsigned cf;
@@ -157,15 +163,24 @@ typedef struct mm_iter {
     size_t depth, stack_cap;
     const unsigned char *prefix;
     size_t prefix_len;
+    const unsigned char *start;
+    size_t start_len;
     const unsigned char *end;
     size_t end_len;
     bool has_end;
+    bool started, done;
+    uint64_t gen;        /* the family's gen the position belongs to */
+    unsigned char *last; /* copy of the last key returned */
+    size_t last_len, last_cap;
+    uint64_t last_hash;
 } mm_iter;
 
 int mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
                  size_t prefix_len, const void *start, size_t start_len,
                  const void *end, size_t end_len);
-/* Next node: 0, SS_EDONE at the end, SS_ENOMEM. */
+/* Next node: 0, SS_EDONE at the end (and ever after), SS_ENOMEM.  The
+ * key of the node returned is also kept in it->last until the next
+ * step. */
 int mm_iter_next(mm_iter *it, mm_node **out);
 void mm_iter_release(mm_iter *it);
 

@@ -88,10 +88,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* An iterator over the batch and the instance.  RocksDB's iterator over
+ * a write batch with index does not see a write between its position in
+ * the batch and the key it returned, so after such a write (the store's
+ * gen_other moved) the cursor makes a new one and seeks past the last key
+ * it returned, which it keeps a copy of.  Writes to that very key (an
+ * eviction loop's remove) land at or behind both of RocksDB's positions
+ * (batch entries overwrite in place, overwrite_key), so Next() stays
+ * right and the cursor keeps its iterator: no seek per remove. */
 typedef struct rdb_cursor {
-    rocksdb_iterator_t *it;
-    unsigned char *prefix, *end;
-    size_t prefix_len, end_len;
+    struct rdb_store *s;
+    unsigned cf;
+    rocksdb_iterator_t *it; /* NULL until the family exists */
+    unsigned char *prefix, *start, *end;
+    size_t prefix_len, start_len, end_len;
+    uint64_t gen, gen_other; /* the store's, at the last step */
+    ss_buf last;             /* the last key returned */
     bool started;
     bool done; /* stays exhausted: RocksDB forbids Next() past the end */
 } rdb_cursor;
@@ -1146,6 +1158,19 @@ touch(rdb_store *s, unsigned cf, ss_slice key)
     return 0;
 }
 
+/* For iterators (rdb_cursor): is this a write to the key the last
+ * stepping iterator returned? */
+static void
+count_write(rdb_store *s, unsigned cf, ss_slice key)
+{
+    const rdb_cursor *c = s->stepper;
+
+    s->gen++;
+    if (!c || c->cf != cf || c->last.len != key.len ||
+        memcmp(c->last.data, key.data, key.len) != 0)
+        s->gen_other++;
+}
+
 static int
 rdb_put(void *store, unsigned cf, ss_slice key, ss_slice value)
 {
@@ -1153,6 +1178,7 @@ rdb_put(void *store, unsigned cf, ss_slice key, ss_slice value)
     int rc;
 
     release_values(s);
+    count_write(s, cf, key);
     if ((rc = ensure_cf(s, cf)) < 0 || (rc = touch(s, cf, key)) < 0)
         return rc;
     rocksdb_writebatch_wi_put_cf(s->wb, s->inst->cf[cf], key.data, key.len,
@@ -1169,6 +1195,7 @@ rdb_remove(void *store, unsigned cf, ss_slice key)
     release_values(s);
     if (!has_cf(s, cf))
         return 0; /* the key cannot exist */
+    count_write(s, cf, key);
     if ((rc = touch(s, cf, key)) < 0)
         return rc;
     rocksdb_writebatch_wi_delete_cf(s->wb, s->inst->cf[cf], key.data, key.len);
@@ -1544,44 +1571,74 @@ rdb_store_free(void *store)
 
 /* ------------------------------------------------------------ iterators */
 
+/* (Re)make the cursor's RocksDB iterator and seek it: to the first key
+ * of its bounds, or past the last key returned. */
+static int
+cursor_seek(rdb_cursor *it)
+{
+    rdb_store *s = it->s;
+    rocksdb_iterator_t *base;
+    const char *k;
+    size_t klen;
+
+    if (it->it)
+        rocksdb_iter_destroy(it->it);
+    it->it = NULL;
+    it->gen = s->gen;
+    it->gen_other = s->gen_other;
+    if (!has_cf(s, it->cf))
+        return 0; /* never written: empty for now */
+    base =
+        rocksdb_create_iterator_cf(s->inst->db, s->p->ro, s->inst->cf[it->cf]);
+    it->it = s->wb ? rocksdb_writebatch_wi_create_iterator_with_base_cf(
+                         s->wb, base, s->inst->cf[it->cf])
+                   : base;
+    if (!it->started) {
+        if (it->start_len)
+            rocksdb_iter_seek(it->it, (const char *)it->start, it->start_len);
+        else
+            rocksdb_iter_seek_to_first(it->it);
+        return 0;
+    }
+    rocksdb_iter_seek(it->it, (const char *)it->last.data, it->last.len);
+    if (rocksdb_iter_valid(it->it)) {
+        k = rocksdb_iter_key(it->it, &klen);
+        if (ss_key_cmp(k, klen, it->last.data, it->last.len) == 0)
+            rocksdb_iter_next(it->it);
+    }
+    return 0;
+}
+
 static int
 rdb_iter(void **out, void *store, unsigned cf, const ss_scan *scan)
 {
     rdb_store *s = store;
-    rocksdb_iterator_t *base;
     rdb_cursor *it;
+    ss_slice first = scan->prefix.len ? scan->prefix : scan->start;
 
     *out = NULL;
     it = calloc(1, sizeof(*it));
     if (!it)
         return ss_error_set(SS_ENOMEM, "out of memory creating an iterator");
-    if (!has_cf(s, cf)) {
-        it->done = true; /* never written: empty */
-        *out = it;
-        return 0;
-    }
+    it->s = s;
+    it->cf = cf;
     it->prefix_len = scan->prefix.len;
+    it->start_len = first.len;
     it->end_len = scan->end.len;
-    it->prefix = malloc(scan->prefix.len + scan->end.len + 1);
+    it->prefix = malloc(it->prefix_len + it->start_len + it->end_len + 1);
     if (!it->prefix) {
         free(it);
         return ss_error_set(SS_ENOMEM, "out of memory creating an iterator");
     }
-    it->end = it->prefix + scan->prefix.len;
-    if (scan->prefix.len)
-        memcpy(it->prefix, scan->prefix.data, scan->prefix.len);
-    if (scan->end.len)
-        memcpy(it->end, scan->end.data, scan->end.len);
-    base = rocksdb_create_iterator_cf(s->inst->db, s->p->ro, s->inst->cf[cf]);
-    it->it = s->wb ? rocksdb_writebatch_wi_create_iterator_with_base_cf(
-                         s->wb, base, s->inst->cf[cf])
-                   : base;
-    if (scan->prefix.len)
-        rocksdb_iter_seek(it->it, scan->prefix.data, scan->prefix.len);
-    else if (scan->start.len)
-        rocksdb_iter_seek(it->it, scan->start.data, scan->start.len);
-    else
-        rocksdb_iter_seek_to_first(it->it);
+    it->start = it->prefix + it->prefix_len;
+    it->end = it->start + it->start_len;
+    if (it->prefix_len)
+        memcpy(it->prefix, scan->prefix.data, it->prefix_len);
+    if (it->start_len)
+        memcpy(it->start, first.data, it->start_len);
+    if (it->end_len)
+        memcpy(it->end, scan->end.data, it->end_len);
+    cursor_seek(it);
     *out = it;
     return 0;
 }
@@ -1593,12 +1650,23 @@ rdb_iter_next(void *iter, ss_slice *key, ss_slice *value)
     const char *k;
     size_t klen, vlen;
     char *err = NULL;
+    bool moved = false;
+    int rc;
 
     if (it->done)
         return SS_EDONE;
-    if (it->started)
+    if (it->gen != it->s->gen &&
+        (it->s->stepper != it || it->gen_other != it->s->gen_other ||
+         !it->it)) {
+        cursor_seek(it); /* lands past the last key already */
+        moved = true;
+    }
+    if (!it->it) {
+        it->done = true;
+        return SS_EDONE;
+    }
+    if (it->started && !moved)
         rocksdb_iter_next(it->it);
-    it->started = true;
     if (!rocksdb_iter_valid(it->it)) {
         it->done = true;
         rocksdb_iter_get_error(it->it, &err);
@@ -1612,8 +1680,17 @@ rdb_iter_next(void *iter, ss_slice *key, ss_slice *value)
         it->done = true;
         return SS_EDONE;
     }
+    /* The caller may remove this key before the next step: hand out our
+     * copy, which also tells a later seek where to resume. */
+    it->last.len = 0;
+    if ((rc = ss_buf_append(&it->last, k, klen)) < 0)
+        return rc;
+    it->started = true;
+    it->gen = it->s->gen;
+    it->gen_other = it->s->gen_other;
+    it->s->stepper = it;
     if (key) {
-        key->data = k;
+        key->data = it->last.data;
         key->len = klen;
     }
     if (value) {
@@ -1630,8 +1707,11 @@ rdb_iter_free(void *iter)
 
     if (!it)
         return;
+    if (it->s->stepper == it)
+        it->s->stepper = NULL;
     if (it->it)
         rocksdb_iter_destroy(it->it);
+    ss_buf_free(&it->last);
     free(it->prefix);
     free(it);
 }

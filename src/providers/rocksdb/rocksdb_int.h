@@ -104,6 +104,11 @@ typedef struct rdb_store {
     /* The same for multi-get's values, pinned in RocksDB (no copy). */
     rocksdb_pinnableslice_t **pins;
     size_t npins, pins_cap;
+    /* Iterators (rocksdb.c, rdb_cursor): gen counts every put and
+     * remove, gen_other those not to the key `stepper` (the iterator
+     * that stepped last) returned. */
+    uint64_t gen, gen_other;
+    struct rdb_cursor *stepper;
 } rdb_store;
 
 /* The parts of an SST-mode commit, in nanoseconds. */
