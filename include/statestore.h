@@ -68,6 +68,31 @@
  *    Writes, commit and abort on a committed store return SS_EINVAL.  An
  *    aborted store refuses everything (SS_EINVAL) but ss_store_version
  *    and ss_store_free: load the version again to read it.
+ *
+ * 9. Bindings.  By default a handle is the object's address: a call on a
+ *    handle after its free or close (or its provider's close) is
+ *    undefined, as with any freed pointer.  A binding from a garbage-
+ *    collected language, whose objects are finalised or closed in any
+ *    order, turns on checked handles with ss_handle_checks(1) before it
+ *    opens its first provider.  Every handle is then an opaque token
+ *    looked up in a process-wide table, and a call with a handle that was
+ *    freed or closed, or is of the wrong kind, or never was one, returns
+ *    SS_EINVAL with a message ("ss_store_get: store handle is stale
+ *    (freed or closed)") without touching memory; ss_X_free and
+ *    ss_X_close do nothing but set the message, and ss_store_version
+ *    returns 0.  A token stays refused forever: a table slot is reused
+ *    with a new generation, and retired after 2^32 - 1 reuses.
+ *    Freeing cascades: ss_provider_close frees every store of the
+ *    provider (open ones are aborted), and with checks on ss_store_free
+ *    frees the store's iterators, so all their handles go stale and
+ *    closing the provider releases everything.  Without checks a raw
+ *    iterator pointer cannot be invalidated, so it outlives its store
+ *    detached: ss_iter_next returns SS_EINVAL and ss_iter_free must still
+ *    release it; a closed provider's store pointers dangle.  Checks do
+ *    not relax convention 4: calls on one provider's handles, frees
+ *    included, must not overlap in time (a finaliser thread takes the
+ *    binding's lock).  The cost is one table lookup per call
+ *    (bench/handle_checks.c).
  */
 #ifndef STATESTORE_H
 #define STATESTORE_H
@@ -222,8 +247,9 @@ SS_EXTERN int ss_provider_latest(uint64_t *out, ss_provider *provider);
  */
 SS_EXTERN int ss_provider_maintenance(ss_provider *provider);
 
-/** Close the provider, stopping background maintenance.  Any open stores
- *  must be freed first (they are aborted otherwise).  NULL is a no-op. */
+/** Close the provider, stopping background maintenance.  Stores still
+ *  open are aborted and freed with it, as by ss_store_free (convention 9:
+ *  their handles are then stale).  NULL is a no-op. */
 SS_EXTERN void ss_provider_close(ss_provider *provider);
 
 /* ----------------------------------------------------------------- store */
@@ -331,10 +357,14 @@ SS_EXTERN int ss_store_commit(uint64_t *version_out, ss_store *store);
  */
 SS_EXTERN int ss_store_abort(ss_store *store);
 
-/** The version this store was loaded at (or committed, after commit). */
+/** The version this store was loaded at (or committed, after commit).
+ *  0 for NULL, and for a stale handle with checks on (convention 9; the
+ *  message then says so). */
 SS_EXTERN uint64_t ss_store_version(const ss_store *store);
 
-/** Free the store, aborting uncommitted changes.  NULL is a no-op. */
+/** Free the store, aborting uncommitted changes.  Its iterators are
+ *  freed with it when handle checks are on, detached otherwise
+ *  (convention 9).  NULL is a no-op. */
 SS_EXTERN void ss_store_free(ss_store *store);
 
 /* ------------------------------------------------------------- iterators */
@@ -398,8 +428,24 @@ SS_EXTERN int ss_store_range_scan(ss_iter **out, ss_store *store, unsigned cf,
 SS_EXTERN int ss_iter_next(ss_iter *iter, ss_slice *key_out,
                            ss_slice *value_out);
 
-/** Release an iterator.  NULL is a no-op. */
+/** Release an iterator (also one its store's free detached, convention
+ *  9).  NULL is a no-op. */
 SS_EXTERN void ss_iter_free(ss_iter *iter);
+
+/* -------------------------------------------------------------- bindings */
+
+/**
+ * Turn checked handles on (1) or off (0) for the whole process, or ask
+ * (-1: no change).  See convention 9.
+ * @return the previous setting (0 or 1), or SS_EINVAL when a switch is
+ *         asked while any provider, store or iterator exists, in any
+ *         thread (both kinds of handle never mix; asking for the current
+ *         setting always succeeds), or on a platform whose pointers are
+ *         narrower than 64 bits.
+ * @note Thread-safe.  Switch once, before the first provider is opened:
+ *       a handle kept from before a switch must not be used after it.
+ */
+SS_EXTERN int ss_handle_checks(int on);
 
 /* --------------------------------------------------------------- metrics */
 

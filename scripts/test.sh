@@ -20,7 +20,7 @@ if [ "${TSAN:-0}" = 1 ]; then
   # librocksdb is not TSan-instrumented: see tests/concurrency/tsan.supp.
   export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/concurrency/tsan.supp}
   export SS_CONC_VERSIONS=${SS_CONC_VERSIONS:-150}
-  targets=(--target readers_vs_maintenance)
+  targets=(--target readers_vs_maintenance handle_threads)
   ctest_args=(-L concurrency)
 elif [ "${SANITIZE:-0}" = 1 ]; then
   dir=${BUILD_DIR:-build-asan}

@@ -21,6 +21,17 @@
  * built from provider calls the front already validates (iter, remove,
  * get), so providers need nothing new for them; a provider may serve
  * multi-get itself (ops->multi_get, rocksdb: batched MultiGet).
+ * Invariant 5: every entry point turns its handle argument into the
+ * object with one SS_DECODE_* (handles.h) before anything else, and
+ * internal helpers take objects only; every object hands out the value
+ * ss_handle__register gave it and releases it when freed
+ * (tests/lint/handle_decode.sh checks the first half).
+ * Invariant 6: freeing is a cascade: a provider frees every store it
+ * made (writer, committed, read-only and stale ones: p->others), a store
+ * its iterators.  With checked handles (convention 9) an iterator is
+ * freed with its store, its token going stale; without, a raw pointer
+ * cannot be invalidated, so the iterator is detached (ss_iter_next
+ * refuses it) and stays the caller's to free.
  *
  *   store:  OPEN --commit--> COMMITTED --next writable load--> STALE
  *             \---abort----> ABORTED      (free from any state)
@@ -28,6 +39,7 @@
 #include "statestore.h"
 
 #include "providers/provider.h"
+#include "store/handles.h"
 #include "store/options.h"
 #include "util/error.h"
 
@@ -40,6 +52,7 @@
 enum { ST_OPEN, ST_COMMITTED, ST_ABORTED };
 
 struct ss_provider {
+    void *handle; /* what the caller holds (handles.h) */
     const ss_provider_ops *ops;
     void *impl;
     ss_storage *storage;
@@ -48,7 +61,7 @@ struct ss_provider {
     char *location;
     ss_store *writer;
     ss_store *committed; /* committed writable store, still readable */
-    ss_store *readers;   /* open read-only stores, freed at close */
+    ss_store *others;    /* read-only and stale stores, freed at close */
     size_t stores;       /* open store handles */
     /* A failed commit poisons the provider until it is reopened
      * (statestore.h): loads and commits then return SS_EFATAL. */
@@ -58,6 +71,7 @@ struct ss_provider {
 };
 
 struct ss_store {
+    void *handle; /* what the caller holds (handles.h) */
     ss_provider *p;
     void *impl;
     int state;
@@ -65,11 +79,12 @@ struct ss_store {
     bool stale; /* committed, then the provider loaded another writer */
     uint64_t version;
     uint64_t mods;
-    ss_iter *iters;        /* live iterators, detached when the store goes */
-    ss_store *next_reader; /* read-only: the next in p->readers */
+    ss_iter *iters;       /* live iterators, freed or detached with it */
+    ss_store *next_other; /* the next in p->others */
 };
 
 struct ss_iter {
+    void *handle; /* what the caller holds (handles.h) */
     ss_store *s;
     void *impl;
     uint64_t mods;
@@ -109,6 +124,8 @@ ss_provider_open(ss_provider **out, const char *location,
         free(p);
         return ss_error_set(SS_ENOMEM, "out of memory opening %s", location);
     }
+    if ((rc = ss_handle__register(&p->handle, SS_HANDLE_PROVIDER, p)) < 0)
+        goto fail;
     ss_config_defaults(&p->config);
     if ((rc = ss_config_parse(&p->config, options, n_options)) < 0)
         goto fail;
@@ -130,9 +147,11 @@ ss_provider_open(ss_provider **out, const char *location,
     env.cfs = &p->cfs;
     if ((rc = p->ops->open(&p->impl, &env)) < 0)
         goto fail;
-    *out = p;
+    *out = p->handle;
     return 0;
 fail:
+    if (p->handle)
+        ss_handle__release(p->handle);
     if (p->storage)
         p->storage->free(p->storage);
     free(p->location);
@@ -154,7 +173,8 @@ ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
     unsigned before;
     int rc;
 
-    if ((rc = check_provider(p, "ss_provider_cf")) < 0)
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_cf")) < 0 ||
+        (rc = check_provider(p, "ss_provider_cf")) < 0)
         return rc;
     if (!out || !name)
         return ss_error_set(SS_EINVAL, "ss_provider_cf: out or name is "
@@ -194,6 +214,8 @@ retire(ss_store *s)
     }
     s->stale = true;
     s->p->committed = NULL;
+    s->next_other = s->p->others;
+    s->p->others = s;
 }
 
 static int
@@ -220,11 +242,16 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     if (!s)
         return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
                             version);
+    if ((rc = ss_handle__register(&s->handle, SS_HANDLE_STORE, s)) < 0) {
+        free(s);
+        return rc;
+    }
     /* The load may move or rebuild the state the committed store reads
      * (invariant 1): retire it and its iterators first. */
     if (!readonly && p->committed)
         retire(p->committed);
     if ((rc = p->ops->load(&s->impl, p->impl, version, readonly)) < 0) {
+        ss_handle__release(s->handle);
         free(s);
         return rc;
     }
@@ -235,23 +262,37 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
     if (!readonly) {
         p->writer = s;
     } else {
-        s->next_reader = p->readers;
-        p->readers = s;
+        s->next_other = p->others;
+        p->others = s;
     }
     p->stores++;
-    *out = s;
+    *out = s->handle;
     return 0;
 }
 
 int
 ss_provider_load(ss_store **out, ss_provider *p, uint64_t version)
 {
+    int rc;
+
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_load")) < 0) {
+        if (out)
+            *out = NULL;
+        return rc;
+    }
     return load(out, p, version, false);
 }
 
 int
 ss_provider_load_readonly(ss_store **out, ss_provider *p, uint64_t version)
 {
+    int rc;
+
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_load_readonly")) < 0) {
+        if (out)
+            *out = NULL;
+        return rc;
+    }
     return load(out, p, version, true);
 }
 
@@ -260,7 +301,8 @@ ss_provider_latest(uint64_t *out, ss_provider *p)
 {
     int rc;
 
-    if ((rc = check_provider(p, "ss_provider_latest")) < 0)
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_latest")) < 0 ||
+        (rc = check_provider(p, "ss_provider_latest")) < 0)
         return rc;
     if (!out)
         return ss_error_set(SS_EINVAL, "ss_provider_latest: out is NULL");
@@ -272,7 +314,8 @@ ss_provider_maintenance(ss_provider *p)
 {
     int rc;
 
-    if ((rc = check_provider(p, "ss_provider_maintenance")) < 0)
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_maintenance")) < 0 ||
+        (rc = check_provider(p, "ss_provider_maintenance")) < 0)
         return rc;
     return p->ops->maintenance(p->impl);
 }
@@ -282,7 +325,8 @@ ss_provider_metrics(ss_metrics *out, ss_provider *p)
 {
     int rc;
 
-    if ((rc = check_provider(p, "ss_provider_metrics")) < 0)
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_metrics")) < 0 ||
+        (rc = check_provider(p, "ss_provider_metrics")) < 0)
         return rc;
     if (!out)
         return ss_error_set(SS_EINVAL, "ss_provider_metrics: out is NULL");
@@ -295,20 +339,23 @@ ss_provider_metrics(ss_metrics *out, ss_provider *p)
     return 0;
 }
 
+static void store_release(ss_store *s);
+
 void
 ss_provider_close(ss_provider *p)
 {
-    if (!p)
+    if (SS_DECODE_PROVIDER(p, "ss_provider_close") < 0 || !p)
         return;
-    /* Stores left open are the caller's bug; abort rather than leak. */
+    /* Stores left open abort and go with it (invariant 6). */
     if (p->writer)
-        ss_store_free(p->writer);
+        store_release(p->writer);
     if (p->committed)
-        ss_store_free(p->committed);
-    while (p->readers)
-        ss_store_free(p->readers);
+        store_release(p->committed);
+    while (p->others)
+        store_release(p->others);
     p->ops->close(p->impl);
     p->storage->free(p->storage);
+    ss_handle__release(p->handle);
     free(p->location);
     free(p);
 }
@@ -403,7 +450,8 @@ ss_store_get(ss_slice *out, ss_store *s, unsigned cf, ss_slice key)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_get", cf, NEED_READ)) < 0 ||
+    if ((rc = SS_DECODE_STORE(s, "ss_store_get")) < 0 ||
+        (rc = check_store(s, "ss_store_get", cf, NEED_READ)) < 0 ||
         (rc = check_key(key, "ss_store_get", SS_EINVAL)) < 0)
         return rc;
     if (!out)
@@ -416,7 +464,8 @@ ss_store_put(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_put", cf, NEED_WRITE)) < 0 ||
+    if ((rc = SS_DECODE_STORE(s, "ss_store_put")) < 0 ||
+        (rc = check_store(s, "ss_store_put", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_put", SS_ELIMIT)) < 0 ||
         (rc = check_slice(value, "ss_store_put", "value")) < 0)
         return rc;
@@ -433,7 +482,8 @@ ss_store_remove(ss_store *s, unsigned cf, ss_slice key)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_remove", cf, NEED_WRITE)) < 0 ||
+    if ((rc = SS_DECODE_STORE(s, "ss_store_remove")) < 0 ||
+        (rc = check_store(s, "ss_store_remove", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_remove", SS_EINVAL)) < 0)
         return rc;
     return s->p->ops->remove(s->impl, cf, key);
@@ -445,7 +495,8 @@ ss_store_commit(uint64_t *version_out, ss_store *s)
     uint64_t v;
     int rc;
 
-    if ((rc = check_store(s, "ss_store_commit", 0, NEED_WRITE)) < 0)
+    if ((rc = SS_DECODE_STORE(s, "ss_store_commit")) < 0 ||
+        (rc = check_store(s, "ss_store_commit", 0, NEED_WRITE)) < 0)
         return rc;
     if (s->p->fatal)
         return fatal_error(s->p);
@@ -471,7 +522,8 @@ ss_store_abort(ss_store *s)
 {
     int rc;
 
-    if ((rc = check_store(s, "ss_store_abort", 0, NEED_OPEN)) < 0)
+    if ((rc = SS_DECODE_STORE(s, "ss_store_abort")) < 0 ||
+        (rc = check_store(s, "ss_store_abort", 0, NEED_OPEN)) < 0)
         return rc;
     s->mods++;
     if (!s->readonly)
@@ -481,37 +533,54 @@ ss_store_abort(ss_store *s)
 }
 
 uint64_t
-ss_store_version(const ss_store *s)
+ss_store_version(const ss_store *store)
 {
+    ss_store *s = (ss_store *)store;
+
+    if (SS_DECODE_STORE(s, "ss_store_version") < 0)
+        return 0;
     return s ? s->version : 0;
 }
 
-void
-ss_store_free(ss_store *s)
+static void iter_release(ss_iter *it);
+
+/* Invariant 6. */
+static void
+store_release(ss_store *s)
 {
     ss_store **pp;
-    ss_iter *it;
+    ss_iter *it, *next;
 
-    if (!s)
-        return;
-    for (it = s->iters; it; it = it->next) {
+    for (it = s->iters; it; it = next) {
+        next = it->next;
         if (it->impl)
             s->p->ops->iter_free(it->impl);
         it->impl = NULL;
         it->s = NULL;
+        if (ss_handle__checked())
+            iter_release(it);
     }
     s->p->ops->store_free(s->impl);
     if (s->p->writer == s)
         s->p->writer = NULL;
     if (s->p->committed == s)
         s->p->committed = NULL;
-    for (pp = &s->p->readers; *pp; pp = &(*pp)->next_reader)
+    for (pp = &s->p->others; *pp; pp = &(*pp)->next_other)
         if (*pp == s) {
-            *pp = s->next_reader;
+            *pp = s->next_other;
             break;
         }
     s->p->stores--;
+    ss_handle__release(s->handle);
     free(s);
+}
+
+void
+ss_store_free(ss_store *s)
+{
+    if (SS_DECODE_STORE(s, "ss_store_free") < 0 || !s)
+        return;
+    store_release(s);
 }
 
 /* ------------------------------------------------------------- iterators */
@@ -550,7 +619,10 @@ make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
     scan.start.len = start.len;
     scan.end.data = b + prefix.len + start.len;
     scan.end.len = end.len;
-    if ((rc = s->p->ops->iter(&it->impl, s->impl, cf, &scan)) < 0) {
+    if ((rc = ss_handle__register(&it->handle, SS_HANDLE_ITER, it)) < 0 ||
+        (rc = s->p->ops->iter(&it->impl, s->impl, cf, &scan)) < 0) {
+        if (it->handle)
+            ss_handle__release(it->handle);
         free(it);
         free(b);
         return rc;
@@ -560,7 +632,7 @@ make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
     it->mods = s->mods;
     it->next = s->iters;
     s->iters = it;
-    *out = it;
+    *out = it->handle;
     return 0;
 }
 
@@ -568,7 +640,12 @@ int
 ss_store_iter(ss_iter **out, ss_store *s, unsigned cf)
 {
     ss_slice none = {NULL, 0};
+    int rc;
 
+    if (out)
+        *out = NULL;
+    if ((rc = SS_DECODE_STORE(s, "ss_store_iter")) < 0)
+        return rc;
     return make_iter(out, s, cf, none, none, none, "ss_store_iter");
 }
 
@@ -576,7 +653,12 @@ int
 ss_store_prefix_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix)
 {
     ss_slice none = {NULL, 0};
+    int rc;
 
+    if (out)
+        *out = NULL;
+    if ((rc = SS_DECODE_STORE(s, "ss_store_prefix_scan")) < 0)
+        return rc;
     return make_iter(out, s, cf, prefix, none, none, "ss_store_prefix_scan");
 }
 
@@ -589,7 +671,8 @@ ss_store_range_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice start,
 
     if (out)
         *out = NULL;
-    if ((rc = check_store(s, "ss_store_range_scan", cf, NEED_READ)) < 0)
+    if ((rc = SS_DECODE_STORE(s, "ss_store_range_scan")) < 0 ||
+        (rc = check_store(s, "ss_store_range_scan", cf, NEED_READ)) < 0)
         return rc;
     if (!(s->p->cfs.cf[cf].flags & SS_CF_ORDERED))
         return ss_error_set(SS_EINVAL,
@@ -603,6 +686,10 @@ ss_store_range_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice start,
 int
 ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
 {
+    int rc;
+
+    if ((rc = SS_DECODE_ITER(it, "ss_iter_next")) < 0)
+        return rc;
     if (!it)
         return ss_error_set(SS_EINVAL, "ss_iter_next: iterator is NULL");
     if (!it->s)
@@ -616,13 +703,11 @@ ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
     return it->s->p->ops->iter_next(it->impl, key_out, value_out);
 }
 
-void
-ss_iter_free(ss_iter *it)
+static void
+iter_release(ss_iter *it)
 {
     ss_iter **pp;
 
-    if (!it)
-        return;
     if (it->s) {
         for (pp = &it->s->iters; *pp != it; pp = &(*pp)->next)
             ;
@@ -630,8 +715,17 @@ ss_iter_free(ss_iter *it)
         if (it->impl)
             it->s->p->ops->iter_free(it->impl);
     }
+    ss_handle__release(it->handle);
     free(it->bounds);
     free(it);
+}
+
+void
+ss_iter_free(ss_iter *it)
+{
+    if (SS_DECODE_ITER(it, "ss_iter_free") < 0 || !it)
+        return;
+    iter_release(it);
 }
 
 /* ------------------------------------------------------ batch reads/writes */
@@ -644,7 +738,8 @@ ss_store_multi_get(ss_slice *values_out, int *status_out, ss_store *s,
     size_t i;
     int rc, found = 0;
 
-    if ((rc = check_store(s, fn, cf, NEED_READ)) < 0)
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, cf, NEED_READ)) < 0)
         return rc;
     if (n > 0 && (!values_out || !status_out || !keys))
         return ss_error_set(SS_EINVAL,
@@ -692,7 +787,8 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
     uint64_t removed = 0;
     int rc;
 
-    if ((rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
         (rc = check_slice(start, fn, "start")) < 0 ||
         (rc = check_slice(end, fn, "end")) < 0)
         return rc;

@@ -614,12 +614,20 @@ ss_test_main(int argc, char **argv, const ss_test_case *cases)
     size_t i;
     int a;
     const char *keep = getenv("SS_TEST_KEEP");
+    const char *checks = getenv("SS_TEST_HANDLE_CHECKS");
 
     _Static_assert(sizeof(ss_test_providers) / sizeof(ss_test_providers[0]) <=
                        64,
                    "probe table too small");
     setvbuf(stdout, NULL, _IOLBF, 0);
     r.keep = keep && keep[0] && strcmp(keep, "0") != 0;
+    if (checks && checks[0] && strcmp(checks, "0") != 0) {
+        if (ss_handle_checks(1) < 0) {
+            fprintf(stdout, "ss_handle_checks(1): %s\n", ss_error_last());
+            return 2;
+        }
+        fprintf(stdout, "checked handles on (SS_TEST_HANDLE_CHECKS)\n");
+    }
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "-v") == 0) {
             r.verbose = 1;

@@ -41,6 +41,8 @@
  * 4. A provider config whose ss_provider_open fails with SS_EINVAL and a
  *    message containing "not built" is skipped with a message; skips are
  *    neither passes nor failures.
+ * 5. SS_TEST_HANDLE_CHECKS=1 runs the whole binary with checked handles
+ *    (ss_handle_checks(1), header convention 9).
  */
 #ifndef SS_TEST_HARNESS_H
 #define SS_TEST_HARNESS_H

@@ -34,6 +34,9 @@ headertest_c(void)
     ss_store_free(st);
     ss_provider_close(p);
     ss_free(NULL);
+    /* Asking does not switch (convention 9). */
+    if (ss_handle_checks(-1) != 0)
+        return 1;
     (void)cf;
     (void)m;
     return 0;
