@@ -109,21 +109,6 @@ get_str(ss_test *t, ss_store *s, unsigned cf, const char *k, const char *v)
     ss_test_context(t, "%s", "");
 }
 
-static uint64_t
-count_keys(ss_test *t, ss_store *s, unsigned cf)
-{
-    ss_iter *it;
-    uint64_t n = 0;
-    int rc;
-
-    SS_CHECK_OK(ss_store_iter(&it, s, cf));
-    while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
-        n++;
-    SS_CHECK_RC(SS_EDONE, rc);
-    ss_iter_free(it);
-    return n;
-}
-
 /* Open directly (no harness tracking): for child processes. */
 static int
 open_direct(ss_provider **out, const ss_test_provider *pc, const char *loc,
@@ -547,7 +532,7 @@ test_num_keys__estimate_not_taken_as_exact(ss_test *t)
 
     p = ss_test_open(t, "rocksdb.track_num_keys=true");
     s = ss_test_load(t, p, 2);
-    SS_CHECK_EQ_U64(count_keys(t, s, SS_CF_DEFAULT), 3);
+    SS_CHECK_EQ_U64(family_size(t, s, SS_CF_DEFAULT), 3);
     SS_CHECK_EQ_U64(get_metrics(t, p).num_keys, 3);
     /* Commits on top stay exact, and so does their reload. */
     put_str(t, s, SS_CF_DEFAULT, "d", "3");
@@ -598,7 +583,7 @@ check_rule(ss_test *t, ss_store *s, uint64_t v)
         snprintf(val, sizeof(val), "v%" PRIu64, j);
         get_str(t, s, SS_CF_DEFAULT, k, j <= v ? val : NULL);
     }
-    SS_CHECK_EQ_U64(count_keys(t, s, SS_CF_DEFAULT), v + 2);
+    SS_CHECK_EQ_U64(family_size(t, s, SS_CF_DEFAULT), v + 2);
 }
 
 /* Load `v` writable; it must come from memory (or files) as said. */
@@ -667,7 +652,7 @@ test_versions__in_memory_window(ss_test *t)
     s = ss_test_load_ro(t, p, 3);
     get_str(t, s, SS_CF_DEFAULT, "k", "branch");
     get_str(t, s, SS_CF_DEFAULT, "grow-3", NULL);
-    SS_CHECK_EQ_U64(count_keys(t, s, SS_CF_DEFAULT), 5);
+    SS_CHECK_EQ_U64(family_size(t, s, SS_CF_DEFAULT), 5);
     ss_store_free(s);
 }
 
@@ -824,7 +809,7 @@ check_all(ss_test *t, ss_store *s, const unsigned *ids, int written)
         has = written && WRITTEN(i);
         snprintf(val, sizeof(val), "in-%03u", i);
         get_str(t, s, ids[i], "k", has ? val : NULL);
-        SS_CHECK_EQ_U64(count_keys(t, s, ids[i]), has ? 1 : 0);
+        SS_CHECK_EQ_U64(family_size(t, s, ids[i]), has ? 1 : 0);
     }
 }
 

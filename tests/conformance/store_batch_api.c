@@ -28,20 +28,6 @@ num_keys(ss_test *t, ss_provider *p)
     return m.num_keys;
 }
 
-/* Count what an iterator yields, checking it ends cleanly. */
-static size_t
-drain_count(ss_test *t, ss_iter *it)
-{
-    size_t n = 0;
-    int rc;
-
-    while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
-        n++;
-    SS_CHECK_RC(SS_EDONE, rc);
-    ss_iter_free(it);
-    return n;
-}
-
 /* ---------------------------------------------------- reads after commit */
 
 /* Convention 8: a committed store reads its new version -- get, iter,

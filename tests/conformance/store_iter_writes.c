@@ -48,21 +48,6 @@ fill(ss_test *t, ss_store *s, unsigned cf, unsigned n)
                                  ss_test_slice(k, 4)));
 }
 
-static size_t
-count_keys(ss_test *t, ss_store *s, unsigned cf)
-{
-    ss_iter *it = NULL;
-    size_t n = 0;
-    int rc;
-
-    SS_CHECK_OK(ss_store_iter(&it, s, cf));
-    while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
-        n++;
-    SS_CHECK_RC(SS_EDONE, rc);
-    ss_iter_free(it);
-    return n;
-}
-
 /* Spark's "removing while iterating": remove every other key as it is
  * returned, in an unordered and an ordered family, then commit and load
  * the result back. */
@@ -110,12 +95,12 @@ evict(ss_test *t, unsigned flags)
     ss_iter_free(it);
     SS_CHECK_EQ_U64(returned, N);
     SS_CHECK_EQ_U64(removed, N / 2);
-    SS_CHECK_EQ_U64(count_keys(t, s, cf), N / 2);
+    SS_CHECK_EQ_U64(family_size(t, s, cf), N / 2);
     SS_CHECK_EQ_U64(commit_store(t, s), 2);
     ss_store_free(s);
 
     SS_CHECK_OK(ss_provider_load_readonly(&s, p, 2));
-    SS_CHECK_EQ_U64(count_keys(t, s, cf), N / 2);
+    SS_CHECK_EQ_U64(family_size(t, s, cf), N / 2);
     expect_absent(t, s, cf, B("key-000000"));
     expect_get(t, s, cf, B("key-000001"), B("key-"));
     ss_store_free(s);
@@ -172,7 +157,7 @@ test_iter_writes__inserts_while_iterating(ss_test *t)
     SS_CHECK_RC(SS_EDONE, rc);
     ss_iter_free(it);
     SS_CHECK_EQ_U64(originals, N);
-    SS_CHECK_EQ_U64(count_keys(t, s, SS_CF_DEFAULT), MAX);
+    SS_CHECK_EQ_U64(family_size(t, s, SS_CF_DEFAULT), MAX);
     ss_store_abort(s);
     ss_store_free(s);
     free(seen);

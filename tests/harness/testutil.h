@@ -283,4 +283,28 @@ expect_absent(ss_test *t, ss_store *s, unsigned cf, bstr k)
     SS_CHECK_ERR(SS_ENOTFOUND, ss_store_get(&got, s, cf, BS(k)));
 }
 
+/* Count what an iterator yields, checking it ends cleanly; frees it. */
+static inline size_t
+drain_count(ss_test *t, ss_iter *it)
+{
+    size_t n = 0;
+    int rc;
+
+    while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
+        n++;
+    SS_CHECK_RC(SS_EDONE, rc);
+    ss_iter_free(it);
+    return n;
+}
+
+/* Keys of family `cf` in `s`, by iterating it. */
+static inline size_t
+family_size(ss_test *t, ss_store *s, unsigned cf)
+{
+    ss_iter *it = NULL;
+
+    SS_CHECK_OK(ss_store_iter(&it, s, cf));
+    return drain_count(t, it);
+}
+
 #endif
