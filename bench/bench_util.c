@@ -138,3 +138,17 @@ format_count(char *buf, size_t size, uint64_t n)
         snprintf(buf, size, "%" PRIu64, n);
     return buf;
 }
+
+void
+spread(const double *values, size_t count, double *lo, double *hi)
+{
+    size_t i;
+
+    *lo = *hi = values[0];
+    for (i = 1; i < count; i++) {
+        if (values[i] < *lo)
+            *lo = values[i];
+        if (values[i] > *hi)
+            *hi = values[i];
+    }
+}

@@ -25,6 +25,8 @@ const unsigned char *value_for(uint32_t key_index, unsigned gen);
 void value_pool_init(void);
 void shuffle(uint32_t *items, size_t count, uint64_t *rng);
 double median(double *values, size_t count);
+/* Smallest and largest of values[0..count), count >= 1. */
+void spread(const double *values, size_t count, double *lo, double *hi);
 const char *format_count(char *buf, size_t size, uint64_t n);
 
 #endif

@@ -121,20 +121,6 @@ run_keylist(ss_store *s, unsigned cf, uint64_t *removed)
 }
 
 static void
-spread(const double *v, size_t n, double *lo, double *hi)
-{
-    size_t i;
-
-    *lo = *hi = v[0];
-    for (i = 1; i < n; i++) {
-        if (v[i] < *lo)
-            *lo = v[i];
-        if (v[i] > *hi)
-            *hi = v[i];
-    }
-}
-
-static void
 bench_one(const char *provider, const char *dir, uint32_t nkeys, unsigned flags,
           int rounds)
 {

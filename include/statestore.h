@@ -232,6 +232,46 @@ SS_EXTERN int ss_provider_load_readonly(ss_store **out, ss_provider *provider,
                                         uint64_t version);
 
 /**
+ * Load a read view of `version`: a store that reads like a read-only one
+ * (writes return SS_EINVAL; any number may be open; never SS_EBUSY) but
+ * is served from the provider's memory when it holds the version, with
+ * no file read and no copy of the state -- Spark's getReadStore(v)
+ * beside getStore(v).  The view reads `version` exactly, whatever the
+ * provider's writable store does meanwhile: writes, commits, aborts, and
+ * loads of other versions all leave it unchanged.  It reads until freed.
+ *
+ * Served from memory:
+ * - memory provider: every version ss_provider_load would serve from
+ *   memory (the loaded or last committed version and the
+ *   max_versions_in_memory before it), an open batch's base included.
+ *   The view shares the provider's map; before the writer first changes
+ *   a key the view can see (or the map moves to another version), the
+ *   key's state is copied into the view, so the writer pays one lookup
+ *   per write per open view, and the view's memory grows with what the
+ *   writer changes (counted in memory_bytes and memory_limit_bytes: a
+ *   put that would exceed the limit with those copies is SS_ELIMIT).
+ * - rocksdb provider: the version the provider's RocksDB instance holds
+ *   (the loaded or last committed one), through a RocksDB snapshot; an
+ *   instance the provider replaces stays open until its last view is
+ *   freed.
+ * Any other version is loaded from files exactly as
+ * ss_provider_load_readonly would.  A view served from memory counts in
+ * the metric loads_from_memory.
+ *
+ * @note Unlike other read-only stores, a memory-provider view's value
+ *       slices (from get, multi_get and its iterators) are borrowed only
+ *       until the provider's writable store next writes, aborts or a
+ *       writable load moves the state (convention 3): the writer may
+ *       overwrite the bytes in place.  Its iterators' keys are their own
+ *       copies as usual, and iterators see `version` throughout.
+ * @note Convention 4 applies: the view is one of the provider's stores,
+ *       used by the thread that uses the provider.
+ * @return as ss_provider_load_readonly
+ */
+SS_EXTERN int ss_provider_load_view(ss_store **out, ss_provider *provider,
+                                    uint64_t version);
+
+/**
  * Newest version present in the checkpoint location (0 if none).
  * @param[out] out  the version
  */

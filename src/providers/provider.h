@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* 2: multi_get (optional). */
-#define SS_PROVIDER_OPS_VERSION 2u
+/* 2: multi_get (optional).  3: view (optional). */
+#define SS_PROVIDER_OPS_VERSION 3u
 
 /* Parsed common options (README "Configuration"). */
 typedef struct ss_config {
@@ -94,6 +94,12 @@ typedef struct ss_provider_ops {
     int (*multi_get)(ss_slice *vals, int *status, void *store, unsigned cf,
                      const ss_slice *keys, size_t n);
     void (*close)(void *prov);
+    /* Optional (NULL: the front makes a read-only load).  A read view of
+     * `version`: a store that reads like a read-only one, served from
+     * the provider's memory when it holds the version, and correct
+     * whatever the provider's writer does meanwhile (header,
+     * ss_provider_load_view).  Freed with store_free. */
+    int (*view)(void **out, void *prov, uint64_t version);
 } ss_provider_ops;
 
 /* Registry: the ops for `name`, or NULL. */

@@ -218,9 +218,15 @@ retire(ss_store *s)
     s->p->others = s;
 }
 
+/* How a store is loaded: the provider's one writable store, a read-only
+ * store built from files, or a read view (served from memory when it
+ * can be). */
+typedef enum { LOAD_WRITE, LOAD_READONLY, LOAD_VIEW } load_mode;
+
 static int
-load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
+load(ss_store **out, ss_provider *p, uint64_t version, load_mode mode)
 {
+    bool readonly = mode != LOAD_WRITE;
     ss_store *s;
     int rc;
 
@@ -247,10 +253,15 @@ load(ss_store **out, ss_provider *p, uint64_t version, bool readonly)
         return rc;
     }
     /* The load may move or rebuild the state the committed store reads
-     * (invariant 1): retire it and its iterators first. */
+     * (invariant 1): retire it and its iterators first.  Views need no
+     * such care: providers keep them correct. */
     if (!readonly && p->committed)
         retire(p->committed);
-    if ((rc = p->ops->load(&s->impl, p->impl, version, readonly)) < 0) {
+    if (mode == LOAD_VIEW && p->ops->view)
+        rc = p->ops->view(&s->impl, p->impl, version);
+    else
+        rc = p->ops->load(&s->impl, p->impl, version, readonly);
+    if (rc < 0) {
         ss_handle__release(s->handle);
         free(s);
         return rc;
@@ -280,7 +291,7 @@ ss_provider_load(ss_store **out, ss_provider *p, uint64_t version)
             *out = NULL;
         return rc;
     }
-    return load(out, p, version, false);
+    return load(out, p, version, LOAD_WRITE);
 }
 
 int
@@ -293,7 +304,20 @@ ss_provider_load_readonly(ss_store **out, ss_provider *p, uint64_t version)
             *out = NULL;
         return rc;
     }
-    return load(out, p, version, true);
+    return load(out, p, version, LOAD_READONLY);
+}
+
+int
+ss_provider_load_view(ss_store **out, ss_provider *p, uint64_t version)
+{
+    int rc;
+
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_load_view")) < 0) {
+        if (out)
+            *out = NULL;
+        return rc;
+    }
+    return load(out, p, version, LOAD_VIEW);
 }
 
 int

@@ -27,7 +27,8 @@
  * provider (served from memory or files), reopening a FRESH provider on
  * the same directory (files only; random compression and
  * max_versions_in_memory, families declared in random order), read-only
- * loads, and maintenance.
+ * loads, read views kept open across all of that (checked whole, and
+ * iterated while the writer writes), and maintenance.
  *
  * What is checked:
  * - the touched key after each put/remove; full contents (iteration and a
@@ -71,6 +72,15 @@ typedef struct pkey {
     size_t n;
 } pkey;
 
+/* An open read view and the contents it must keep showing (its version
+ * may be overwritten in the model when the writer goes back in time). */
+#define MAX_VIEWS 3
+typedef struct mview {
+    ss_store *s;
+    uint64_t v;
+    contents c;
+} mview;
+
 typedef struct model {
     ss_test *t;
     uint64_t seed;
@@ -91,6 +101,8 @@ typedef struct model {
     uint64_t base; /* version s was loaded at */
     contents cur;  /* s's contents, uncommitted changes included */
     uint32_t next_val;
+    mview views[MAX_VIEWS];
+    int nviews;
 
     unsigned long n_ops[16];
 } model;
@@ -369,8 +381,8 @@ push_version(model *m, const contents *c)
     m->latest = v;
 }
 
-/* Load `v` writable (or read-only); NULL if the library may and did say
- * SS_ENOTFOUND.  Checks the contents. */
+/* Load `v` writable (or read-only: 1, or a read view: 2); NULL if the
+ * library may and did say SS_ENOTFOUND.  Checks the contents. */
 static ss_store *
 load_version(model *m, uint64_t v, int readonly)
 {
@@ -379,8 +391,9 @@ load_version(model *m, uint64_t v, int readonly)
     int rc;
 
     ss_error_clear();
-    rc = readonly ? ss_provider_load_readonly(&s, m->p, v)
-                  : ss_provider_load(&s, m->p, v);
+    rc = readonly == 2 ? ss_provider_load_view(&s, m->p, v)
+         : readonly    ? ss_provider_load_readonly(&s, m->p, v)
+                       : ss_provider_load(&s, m->p, v);
     /* Never committed, or gone with retention: SS_ENOTFOUND only. */
     if (v > m->latest || (rc == SS_ENOTFOUND && !m->sure[v])) {
         SS_CHECK_RC(SS_ENOTFOUND, rc);
@@ -452,6 +465,7 @@ reopen_provider(model *m)
     int order[NCF] = {1, 2, 0}, i, j, x;
 
     drop_store(m);
+    m->nviews = 0; /* closing the provider frees its views */
     if (m->p)
         ss_test_close(t, m->p);
     m->p =
@@ -823,6 +837,87 @@ op_maintenance(model *m)
     check_key(m, m->s, &m->cur, (int)below(m, NCF), below(m, POOL_KEYS));
 }
 
+/* Iterate view `x` while the writer writes between the steps: the
+ * view's keys come back exactly, each once, with the view's values. */
+static void
+view_iterate_writes(model *m, mview *x)
+{
+    ss_test *t = m->t;
+    unsigned char seen[POOL_KEYS] = {0}, touched[POOL_KEYS], buf[MAX_VAL];
+    int f = (int)below(m, NCF), idx, last = -1, rc;
+    size_t count = 0, expected = 0, i, n;
+    ss_iter *it = NULL;
+    ss_slice k, v;
+
+    SS_CHECK_OK(ss_store_iter(&it, x->s, m->cf[f]));
+    while ((rc = ss_iter_next(it, &k, &v)) == 0) {
+        idx = pool_find(m, k.data, k.len);
+        if (idx < 0 || x->c[f][idx] == 0 || seen[idx])
+            SS_FAIL("view of %llu, family %d: key %d returned (present %d, "
+                    "seen %d)",
+                    (unsigned long long)x->v, f, idx,
+                    idx >= 0 && x->c[f][idx] != 0, idx >= 0 && seen[idx]);
+        if (cf_flags[f] & SS_CF_ORDERED && idx <= last)
+            SS_FAIL("view, family %d: key %d after key %d", f, idx, last);
+        seen[idx] = 1;
+        last = idx;
+        n = value_bytes(x->c[f][idx], buf);
+        SS_CHECK_EQ_SLICE(v, ss_test_slice(buf, n));
+        count++;
+        /* The writer changes this key or another of the same family
+         * (often one the view has not reached yet). */
+        write_while_iterating(m, f, idx, touched);
+        if (below(m, 2))
+            write_while_iterating(m, f, -1, touched);
+    }
+    SS_CHECK_RC(SS_EDONE, rc);
+    ss_iter_free(it);
+    for (i = 0; i < POOL_KEYS; i++)
+        expected += x->c[f][i] != 0;
+    if (count != expected)
+        SS_FAIL("view of %llu, family %d: %zu entries, model has %zu",
+                (unsigned long long)x->v, f, count, expected);
+}
+
+/* Read views (ss_provider_load_view): open one of some version, or check
+ * an open one still reads its version (whole, or iterated while the
+ * writer writes), or free one.  Views stay open across the other ops --
+ * writes, commits, aborts, loads of other versions, maintenance -- until
+ * freed or the provider is reopened. */
+static void
+op_view(model *m)
+{
+    ss_test *t = m->t;
+    uint64_t r = below(m, 4), v;
+    ss_store *s;
+    mview *x;
+
+    if (m->nviews < MAX_VIEWS && (m->nviews == 0 || r == 0)) {
+        v = pick_version(m);
+        if ((s = load_version(m, v, 2)) != NULL) {
+            x = &m->views[m->nviews++];
+            x->s = s;
+            x->v = v;
+            memcpy(x->c, m->ver[v], sizeof(contents));
+            if (below(m, 4) == 0)
+                SS_CHECK_ERR(
+                    SS_EINVAL,
+                    ss_store_put(s, m->cf[0], key_slice(m, 0), BS(B("view"))));
+        }
+        return;
+    }
+    x = &m->views[below(m, (uint64_t)m->nviews)];
+    if (r == 2) {
+        view_iterate_writes(m, x);
+        return;
+    }
+    check_all(m, x->s, &x->c);
+    if (r == 1) {
+        ss_store_free(x->s);
+        *x = m->views[--m->nviews];
+    }
+}
+
 enum {
     OP_PUT,
     OP_REMOVE,
@@ -838,6 +933,7 @@ enum {
     OP_REOPEN,
     OP_READONLY,
     OP_MAINT,
+    OP_VIEW,
     N_OPS
 };
 
@@ -860,6 +956,7 @@ static const struct {
     [OP_REOPEN] = {"reopen", op_reopen, 2},
     [OP_READONLY] = {"readonly", op_readonly, 4},
     [OP_MAINT] = {"maintenance", op_maintenance, 3},
+    [OP_VIEW] = {"view", op_view, 6},
 };
 
 static uint64_t

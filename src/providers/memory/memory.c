@@ -47,7 +47,8 @@ drop_memory_state(mem_prov *p)
     for (i = 0; i < p->nhist; i++)
         mm_changes_free(&p->budget, p->hist[i]);
     p->nhist = 0;
-    mm_map_free(p->map);
+    if (!mem_views_keep_map(p)) /* else read views keep it */
+        mm_map_free(p->map);
     p->map = NULL;
 }
 
@@ -103,7 +104,7 @@ mem_cf_added(void *prov, unsigned cf)
     mem_prov *p = prov;
 
     if (p->map)
-        mm_map_add_cf(p->map, cf, p->cfs->cf[cf].flags & SS_CF_ORDERED);
+        mem_map_cover(p, p->map, cf);
     return 0;
 }
 
@@ -117,14 +118,16 @@ move_map(mem_prov *p, uint64_t version)
     while (p->map_version > version) {
         for (i = 0; p->hist[i]->version != p->map_version; i++)
             ;
-        if ((rc = mm_changes_swap(p->map, p->hist[i], true)) < 0)
+        if ((rc = mem_views_preserve_list(p, p->hist[i])) < 0 ||
+            (rc = mm_changes_swap(p->map, p->hist[i], true)) < 0)
             return rc;
         p->map_version--;
     }
     while (p->map_version < version) {
         for (i = 0; p->hist[i]->version != p->map_version + 1; i++)
             ;
-        if ((rc = mm_changes_swap(p->map, p->hist[i], false)) < 0)
+        if ((rc = mem_views_preserve_list(p, p->hist[i])) < 0 ||
+            (rc = mm_changes_swap(p->map, p->hist[i], false)) < 0)
             return rc;
         p->map_version++;
     }
@@ -218,6 +221,7 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
             goto fail;
         }
         s->map = p->map;
+        p->batch = s->changes;
     }
     pthread_mutex_lock(&p->log.files_lock);
     p->log.m.load_ns = ss_now_ns() - t0;
@@ -238,7 +242,7 @@ static inline mm_map *
 map_for(mem_store *s, unsigned cf)
 {
     if (cf >= s->map->ncf)
-        mm_map_add_cf(s->map, cf, s->p->cfs->cf[cf].flags & SS_CF_ORDERED);
+        mem_map_cover(s->p, s->map, cf);
     return s->map;
 }
 
@@ -246,9 +250,12 @@ static int
 mem_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
 {
     mem_store *s = store;
-    mm_node **slot = mm_map_find(map_for(s, cf), cf, key.data, key.len,
-                                 mm_hash(key.data, key.len));
+    mm_node **slot;
 
+    if (s->view)
+        return mem_view_get(out, s->view, cf, key);
+    slot = mm_map_find(map_for(s, cf), cf, key.data, key.len,
+                       mm_hash(key.data, key.len));
     if (!slot)
         return ss_error_set_str(SS_ENOTFOUND, "key not found");
     out->data = MM_VAL(*slot);
@@ -278,6 +285,8 @@ mem_put(void *store, unsigned cf, ss_slice key, ss_slice value)
     size_t need;
     int rc;
 
+    if (p->views && (rc = mem_views_preserve(p, cf, key.data, key.len, h)) < 0)
+        return rc;
     old = slot ? *slot : NULL;
     touched = old && old->version == batch;
     if (old && value.len <= old->vcap) {
@@ -351,6 +360,8 @@ mem_remove(void *store, unsigned cf, ss_slice key)
 
     if (!slot)
         return 0;
+    if (p->views && (rc = mem_views_preserve(p, cf, key.data, key.len, h)) < 0)
+        return rc;
     old = *slot;
     if (old->version == s->changes->version) {
         mm_map_delete(m, cf, key.data, key.len, h);
@@ -491,6 +502,7 @@ mem_commit(uint64_t *version_out, void *store)
     }
     keep_history(p, s->changes);
     s->changes = NULL; /* now owned by the history */
+    p->batch = NULL;
     ss_dlog_unpin(&p->log);
     p->map_version = next;
     s->version = next;
@@ -510,7 +522,11 @@ mem_abort(void *store)
     if (!s->changes)
         return;
     ss_dlog_unpin(&p->log);
-    if (mm_changes_swap(s->map, s->changes, true) < 0) {
+    p->batch = NULL;
+    /* The batch's keys are in every view already (put, remove); this
+     * costs a lookup per key, only with views open. */
+    if (mem_views_preserve_list(p, s->changes) < 0 ||
+        mm_changes_swap(s->map, s->changes, true) < 0) {
         /* Half-undone: forget memory state; the next load reads files. */
         mm_changes_free(&p->budget, s->changes);
         s->changes = NULL;
@@ -528,7 +544,9 @@ mem_store_free(void *store)
 
     if (!s)
         return;
-    if (s->readonly)
+    if (s->view)
+        mem_view_free(s->view);
+    else if (s->readonly)
         mm_map_free(s->map);
     else
         mem_abort(s);
@@ -537,34 +555,47 @@ mem_store_free(void *store)
 
 /* ------------------------------------------------------------- iterators */
 
+/* An iterator of a store (over its map) or of a view (a merge). */
+typedef struct mem_cursor {
+    mv_iter *view;
+    mm_iter it;
+} mem_cursor;
+
 static int
 mem_iter(void **out, void *store, unsigned cf, const ss_scan *scan)
 {
     mem_store *s = store;
-    mm_iter *it = malloc(sizeof(*it));
+    mem_cursor *c = calloc(1, sizeof(*c));
     int rc;
 
     *out = NULL;
-    if (!it)
+    if (!c)
         return ss_error_set(SS_ENOMEM, "out of memory creating an iterator");
-    if ((rc = mm_iter_init(it, map_for(s, cf), cf, scan->prefix.data,
-                           scan->prefix.len, scan->start.data, scan->start.len,
-                           scan->end.data, scan->end.len)) < 0) {
-        mm_iter_release(it);
-        free(it);
+    if (s->view)
+        rc = mv_iter_new(&c->view, s->view, cf, scan);
+    else
+        rc = mm_iter_init(&c->it, map_for(s, cf), cf, scan->prefix.data,
+                          scan->prefix.len, scan->start.data, scan->start.len,
+                          scan->end.data, scan->end.len);
+    if (rc < 0) {
+        mm_iter_release(&c->it);
+        free(c);
         return rc;
     }
-    *out = it;
+    *out = c;
     return 0;
 }
 
 static int
 mem_iter_next(void *iter, ss_slice *key, ss_slice *value)
 {
-    mm_iter *it = iter;
+    mem_cursor *c = iter;
+    mm_iter *it = &c->it;
     mm_node *n;
     int rc;
 
+    if (c->view)
+        return mv_iter_next(c->view, key, value);
     if ((rc = mm_iter_next(it, &n)) < 0)
         return rc;
     if (key) { /* the iterator's copy: survives a remove of the key */
@@ -581,10 +612,46 @@ mem_iter_next(void *iter, ss_slice *key, ss_slice *value)
 static void
 mem_iter_free(void *iter)
 {
-    if (!iter)
+    mem_cursor *c = iter;
+
+    if (!c)
         return;
-    mm_iter_release(iter);
-    free(iter);
+    if (c->view)
+        mv_iter_free(c->view);
+    else
+        mm_iter_release(&c->it);
+    free(c);
+}
+
+/* A read view: shares the live map when it holds the version (see
+ * memory_view.c), else a read-only load from files. */
+static int
+mem_load_view(void **out, void *prov, uint64_t version)
+{
+    mem_prov *p = prov;
+    mem_store *s;
+    int rc;
+
+    *out = NULL;
+    if (!in_memory(p, version))
+        return mem_load(out, prov, version, true);
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ss_error_set(SS_ENOMEM, "out of memory loading version %" PRIu64,
+                            version);
+    s->p = p;
+    s->version = version;
+    s->readonly = true;
+    if ((rc = mem_view_new(&s->view, p, version)) < 0) {
+        free(s);
+        return ss_error_wrap(rc, "read view of version %" PRIu64 " of %s",
+                             version, p->log.storage->location);
+    }
+    pthread_mutex_lock(&p->log.files_lock);
+    p->log.m.loads_from_memory++;
+    pthread_mutex_unlock(&p->log.files_lock);
+    *out = s;
+    return 0;
 }
 
 static int
@@ -629,4 +696,5 @@ const ss_provider_ops ss_memory_provider_ops = {
     mem_metrics,
     NULL,
     mem_close,
+    mem_load_view,
 };

@@ -910,6 +910,26 @@ remember(mm_iter *it, const mm_node *n, uint64_t hash)
 }
 
 int
+mm_iter_seek_after(mm_iter *it, const void *key, size_t klen, uint64_t hash)
+{
+    unsigned char *grown;
+
+    if (klen > it->last_cap) {
+        grown = realloc(it->last, klen);
+        if (!grown)
+            return ss_error_set(SS_ENOMEM, "out of memory iterating");
+        it->last = grown;
+        it->last_cap = klen;
+    }
+    memcpy(it->last, key, klen);
+    it->last_len = klen;
+    it->last_hash = it->map->cf[it->cf].ordered ? 0 : hash;
+    it->started = true;
+    it->done = false;
+    return resume(it, &it->map->cf[it->cf]);
+}
+
+int
 mm_iter_next(mm_iter *it, mm_node **out)
 {
     mm_cf *cf = &it->map->cf[it->cf];

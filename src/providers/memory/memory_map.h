@@ -182,6 +182,11 @@ int mm_iter_init(mm_iter *it, mm_map *m, unsigned cf, const void *prefix,
  * key of the node returned is also kept in it->last until the next
  * step. */
 int mm_iter_next(mm_iter *it, mm_node **out);
+/* Place the iterator just after (hash, key), as if it had returned that
+ * key last, even one the map does not hold (for unordered families
+ * `hash` is the key's mm_hash).  A finished iterator goes on again. */
+int mm_iter_seek_after(mm_iter *it, const void *key, size_t klen,
+                       uint64_t hash);
 void mm_iter_release(mm_iter *it);
 
 int mm_key_cmp(const void *a, size_t alen, const void *b, size_t blen);

@@ -838,13 +838,80 @@ hist_move(rdb_prov *p, uint64_t version)
     return 0;
 }
 
-/* The live instance is gone: closed, nothing in memory. */
+/* ----------------------------------------------------------- read views */
+
+/* The read options of a store's reads: its snapshot's for a view. */
+static const rocksdb_readoptions_t *
+read_opts(const rdb_store *s)
+{
+    return s->view_ro ? s->view_ro : s->p->ro;
+}
+
+/* The live instance leaves the provider: the views reading it take it
+ * over (an rdb_orphan), so it stays open, unchanged, until the last of
+ * them is freed.  Fails only for want of memory, changing nothing. */
+static int
+views_adopt(rdb_prov *p)
+{
+    rdb_orphan *o;
+    rdb_store *v;
+
+    if (!p->views)
+        return 0;
+    o = calloc(1, sizeof(*o));
+    if (!o)
+        return ss_error_set(SS_ENOMEM, "out of memory keeping a RocksDB "
+                                       "instance for its read views");
+    o->inst = p->live;
+    for (v = p->views; v; v = v->next_view) {
+        v->inst = &o->inst;
+        v->orphan = o;
+        o->refs++;
+    }
+    p->views = NULL;
+    memset(&p->live, 0, sizeof(p->live));
+    return 0;
+}
+
 static void
+view_release(rdb_store *s)
+{
+    rdb_store **pp;
+
+    if (!s->snap)
+        return;
+    rocksdb_release_snapshot(s->inst->db, s->snap);
+    rocksdb_readoptions_destroy(s->view_ro);
+    s->snap = NULL;
+    s->view_ro = NULL;
+    if (s->orphan) {
+        if (--s->orphan->refs == 0) {
+            inst_close(&s->orphan->inst);
+            free(s->orphan);
+        }
+        s->orphan = NULL;
+        return;
+    }
+    for (pp = &s->p->views; *pp; pp = &(*pp)->next_view)
+        if (*pp == s) {
+            *pp = s->next_view;
+            break;
+        }
+}
+
+/* The live instance is gone: closed (or kept by its views), nothing in
+ * memory. */
+static int
 live_drop(rdb_prov *p)
 {
+    int rc;
+
     hist_clear(p);
+    if ((rc = views_adopt(p)) < 0)
+        return rc;
     inst_close(&p->live);
     p->live_valid = false;
+    return 0;
 }
 
 /* ------------------------------------------------------------- provider */
@@ -994,7 +1061,7 @@ rdb_close(void *prov)
     rdb_prov *p = prov;
 
     ss_dlog_destroy(&p->log);
-    live_drop(p);
+    (void)live_drop(p); /* the front freed the views: cannot fail */
     release_options(p);
 }
 
@@ -1029,8 +1096,9 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
      * using the live one. */
     if ((rc = work_dir_check(p)) < 0)
         goto fail;
-    if (!readonly && p->live_valid && !inst_intact(&p->live))
-        live_drop(p);
+    if (!readonly && p->live_valid && !inst_intact(&p->live) &&
+        (rc = live_drop(p)) < 0)
+        goto fail;
     if (readonly) {
         if ((rc = build_instance(&s->own, &s->keys, p, version)) < 0)
             goto fail;
@@ -1043,9 +1111,9 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
             p->log.m.loads_from_memory++;
         } else {
             /* Not in memory, or a move failed half-way. */
-            live_drop(p);
-            if ((rc = build_instance(&p->live, &p->live_keys, p, version)) <
-                0) {
+            if ((rc = live_drop(p)) < 0 ||
+                (rc = build_instance(&p->live, &p->live_keys, p, version)) <
+                    0) {
                 ss_dlog_unpin(&p->log);
                 goto fail;
             }
@@ -1066,6 +1134,43 @@ fail:
     free(s);
     return ss_error_wrap(rc, "loading version %" PRIu64 " from %s", version,
                          p->log.storage->location);
+}
+
+/* A read view: a snapshot of the live instance when it holds `version`
+ * (no file read, no copy), else a read-only load from files.  Snapshots
+ * of older versions the history keeps are the history's, released as
+ * the writer moves on, so those versions load from files too. */
+static int
+rdb_view(void **out, void *prov, uint64_t version)
+{
+    rdb_prov *p = prov;
+    rdb_store *s;
+
+    *out = NULL;
+    if (!p->live_valid || version != p->live_version || !inst_intact(&p->live))
+        return rdb_load(out, prov, version, true);
+    s = calloc(1, sizeof(*s));
+    if (!s || !(s->view_ro = rocksdb_readoptions_create())) {
+        free(s);
+        return ss_error_set(SS_ENOMEM,
+                            "out of memory opening a read view of "
+                            "version %" PRIu64,
+                            version);
+    }
+    s->p = p;
+    s->version = version;
+    s->readonly = true;
+    s->keys = p->live_keys;
+    s->inst = &p->live;
+    s->snap = rocksdb_create_snapshot(p->live.db);
+    rocksdb_readoptions_set_snapshot(s->view_ro, s->snap);
+    s->next_view = p->views;
+    p->views = s;
+    pthread_mutex_lock(&p->log.files_lock);
+    p->log.m.loads_from_memory++;
+    pthread_mutex_unlock(&p->log.files_lock);
+    *out = s;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- store */
@@ -1119,10 +1224,10 @@ rdb_get(ss_slice *out, void *store, unsigned cf, ss_slice key)
     }
     if (s->wb)
         v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-            s->wb, s->inst->db, s->p->ro, s->inst->cf[cf], key.data, key.len,
-            &vlen, &err);
+            s->wb, s->inst->db, read_opts(s), s->inst->cf[cf], key.data,
+            key.len, &vlen, &err);
     else
-        v = rocksdb_get_cf(s->inst->db, s->p->ro, s->inst->cf[cf], key.data,
+        v = rocksdb_get_cf(s->inst->db, read_opts(s), s->inst->cf[cf], key.data,
                            key.len, &vlen, &err);
     if (err)
         return ss_rdb__fail(err, "get", s->inst->dir);
@@ -1251,8 +1356,8 @@ rdb_multi_get(ss_slice *vals, int *status, void *store, unsigned cf,
             k[j] = keys[i + j].data;
             lens[j] = keys[i + j].len;
         }
-        rocksdb_batched_multi_get_cf(s->inst->db, s->p->ro, s->inst->cf[cf], m,
-                                     k, lens, pv, errs, false);
+        rocksdb_batched_multi_get_cf(s->inst->db, read_opts(s), s->inst->cf[cf],
+                                     m, k, lens, pv, errs, false);
         for (j = 0; j < m; j++) {
             status[i + j] = SS_ENOTFOUND;
             if (errs[j]) {
@@ -1562,7 +1667,9 @@ rdb_store_free(void *store)
     release_values(s);
     free(s->values);
     free(s->pins);
-    if (s->readonly)
+    if (s->snap)
+        view_release(s);
+    else if (s->readonly)
         inst_close(&s->own);
     ss_buf_free(&s->keybuf);
     free(s->t);
@@ -1588,8 +1695,8 @@ cursor_seek(rdb_cursor *it)
     it->gen_other = s->gen_other;
     if (!has_cf(s, it->cf))
         return 0; /* never written: empty for now */
-    base =
-        rocksdb_create_iterator_cf(s->inst->db, s->p->ro, s->inst->cf[it->cf]);
+    base = rocksdb_create_iterator_cf(s->inst->db, read_opts(s),
+                                      s->inst->cf[it->cf]);
     it->it = s->wb ? rocksdb_writebatch_wi_create_iterator_with_base_cf(
                          s->wb, base, s->inst->cf[it->cf])
                    : base;
@@ -1784,4 +1891,5 @@ const ss_provider_ops ss_rocksdb_provider_ops = {
     rdb_metrics,
     rdb_multi_get,
     rdb_close,
+    rdb_view,
 };

@@ -57,6 +57,15 @@ typedef struct rdb_hist {
     size_t nt;
 } rdb_hist;
 
+/* An instance the provider let go of while read views still read it
+ * (rocksdb.c, "read views"): closed with the last one. */
+typedef struct rdb_orphan {
+    rdb_inst inst;
+    unsigned refs;
+} rdb_orphan;
+
+struct rdb_store;
+
 typedef struct rdb_prov {
     const ss_config *config;
     ss_cf_table *cfs;
@@ -84,6 +93,8 @@ typedef struct rdb_prov {
      * live_version; at most max_versions_in_memory. */
     rdb_hist *hist;
     size_t nhist;
+    /* Read views of the live instance, through their snapshots. */
+    struct rdb_store *views;
 } rdb_prov;
 
 typedef struct rdb_store {
@@ -109,6 +120,12 @@ typedef struct rdb_store {
      * that stepped last) returned. */
     uint64_t gen, gen_other;
     struct rdb_cursor *stepper;
+    /* A read view: reads `inst` (the live instance, or `orphan`'s once
+     * the provider let it go) at `snap`, through `view_ro`. */
+    const rocksdb_snapshot_t *snap;
+    rocksdb_readoptions_t *view_ro;
+    rdb_orphan *orphan;
+    struct rdb_store *next_view; /* in p->views while on the live one */
 } rdb_store;
 
 /* The parts of an SST-mode commit, in nanoseconds. */
