@@ -124,7 +124,7 @@ report(const char *name, const char *what, double *v, int rounds,
     double lo, hi, m = median(v, (size_t)rounds);
 
     spread(v, (size_t)rounds, &lo, &hi);
-    printf("  %-16s %10.2f %s (%.2f..%.2f)\n", what, m, unit, lo, hi);
+    printf("  %-16s %10.3f %s (%.3f..%.3f)\n", what, m, unit, lo, hi);
     printf("BENCH read_view.%s.%s %.3f %s\n", name, what, m, unit);
 }
 

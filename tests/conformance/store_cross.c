@@ -73,45 +73,73 @@ write_versions(ss_test *t, ss_provider *p, unsigned cf[2])
     }
 }
 
+/* `s` holds exactly version v of both families. */
 static void
-check_versions(ss_test *t, ss_provider *p, unsigned cf[2])
+check_version(ss_test *t, ss_store *s, unsigned cf[2], unsigned v)
 {
     char key[32], val[64];
     const char *want;
-    ss_store *s;
     ss_slice got;
     ss_iter *it;
-    unsigned v, f, i, n;
+    unsigned f, i, n;
     int rc;
+
+    for (f = 0; f < 2; f++) {
+        n = 0;
+        for (i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof(key), "key-%05u", i);
+            want = expected(val, sizeof(val), f, i, v);
+            rc = ss_store_get(&got, s, cf[f], SS_STR(key));
+            if (!want) {
+                SS_CHECK_RC(SS_ENOTFOUND, rc);
+                continue;
+            }
+            n++;
+            SS_CHECK_OK(rc);
+            SS_CHECK(got.len == strlen(want) &&
+                     memcmp(got.data, want, got.len) == 0);
+        }
+        /* Nothing extra: the iteration count equals the model's. */
+        SS_CHECK_OK(ss_store_iter(&it, s, cf[f]));
+        while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
+            n--;
+        SS_CHECK_RC(SS_EDONE, rc);
+        SS_CHECK(n == 0);
+        ss_iter_free(it);
+    }
+}
+
+/* Every version read-only and as a read view (from files); then the
+ * newest loaded writable and a view of it from memory, read while the
+ * writer rewrites every key. */
+static void
+check_versions(ss_test *t, ss_provider *p, unsigned cf[2])
+{
+    char key[32];
+    ss_store *s, *w;
+    unsigned v, i;
 
     for (v = 1; v <= VERSIONS; v++) {
         ss_test_context(t, "version %u", v);
         SS_CHECK_OK(ss_provider_load_readonly(&s, p, v));
-        for (f = 0; f < 2; f++) {
-            n = 0;
-            for (i = 0; i < KEYS; i++) {
-                snprintf(key, sizeof(key), "key-%05u", i);
-                want = expected(val, sizeof(val), f, i, v);
-                rc = ss_store_get(&got, s, cf[f], SS_STR(key));
-                if (!want) {
-                    SS_CHECK_RC(SS_ENOTFOUND, rc);
-                    continue;
-                }
-                n++;
-                SS_CHECK_OK(rc);
-                SS_CHECK(got.len == strlen(want) &&
-                         memcmp(got.data, want, got.len) == 0);
-            }
-            /* Nothing extra: the iteration count equals the model's. */
-            SS_CHECK_OK(ss_store_iter(&it, s, cf[f]));
-            while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
-                n--;
-            SS_CHECK_RC(SS_EDONE, rc);
-            SS_CHECK(n == 0);
-            ss_iter_free(it);
-        }
+        check_version(t, s, cf, v);
+        ss_store_free(s);
+        ss_test_context(t, "view of version %u", v);
+        SS_CHECK_OK(ss_provider_load_view(&s, p, v));
+        check_version(t, s, cf, v);
         ss_store_free(s);
     }
+    ss_test_context(t, "view of version %u beside the writer", VERSIONS);
+    SS_CHECK_OK(ss_provider_load(&w, p, VERSIONS));
+    SS_CHECK_OK(ss_provider_load_view(&s, p, VERSIONS));
+    for (i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof(key), "key-%05u", i);
+        SS_CHECK_OK(ss_store_put(w, cf[i % 2], SS_STR(key), SS_STR("new")));
+    }
+    check_version(t, s, cf, VERSIONS);
+    ss_store_free(w);
+    check_version(t, s, cf, VERSIONS);
+    ss_store_free(s);
 }
 
 static void

@@ -21,6 +21,8 @@
  *      the sibling files of the folder are unchanged;
  *   5. the fresh provider can commit on top and run maintenance.
  * A load must also leave the checkpoint folder byte for byte unchanged.
+ * A read view of the commit's base, open across the batch and the
+ * faulted commit, reads the base exactly afterwards.
  * The number of fault points walked is printed per provider and mode.
  */
 #define _XOPEN_SOURCE 700
@@ -319,7 +321,7 @@ walk_commit(ss_test *t, walk *w, const walk_mode *m)
 {
     ss_fault_info fi;
     ss_provider *p;
-    ss_store *s, *s2 = NULL;
+    ss_store *s, *s2 = NULL, *view;
     unsigned ord, points = 0;
     uint64_t n, nv = 0;
     int rc;
@@ -328,6 +330,10 @@ walk_commit(ss_test *t, walk *w, const walk_mode *m)
         fresh_copy(t, w);
         p = open_at(t, w->ck, &ord);
         s = ss_test_load(t, p, 8);
+        /* A read view of 8, open across the batch and its commit: it
+         * reads 8 whatever the commit did (ss_provider_load_view). */
+        view = NULL;
+        SS_CHECK_OK(ss_provider_load_view(&view, p, 8));
         SS_CHECK_OK(model_apply(s, ord, 9));
         ss_error_clear();
         ss_fault_arm(m->mask, n, m->mode);
@@ -339,6 +345,7 @@ walk_commit(ss_test *t, walk *w, const walk_mode *m)
             SS_CHECK_OK(rc);
             SS_CHECK_EQ_U64(nv, 9);
             ss_store_free(s);
+            check_exact(t, view, ord, 8);
             ss_test_close(t, p);
             verify_after(t, w, 8, 9, 1, 0);
             break;
@@ -355,7 +362,9 @@ walk_commit(ss_test *t, walk *w, const walk_mode *m)
             /* statestore.h: the provider is SS_EFATAL until reopened. */
             SS_CHECK_ERR(SS_EFATAL, ss_provider_load(&s2, p, 8));
         }
-        ss_test_close(t, p); /* still "dead" in crash mode */
+        ss_fault_disarm();
+        check_exact(t, view, ord, 8); /* the provider closes it */
+        ss_test_close(t, p);          /* still "dead" in crash mode */
         ss_fault_disarm();
         verify_after(t, w, 8, 9, rc == 0, 0);
     }
