@@ -20,6 +20,7 @@ typedef struct mem_prov {
      * nodes). */
     mm_map *map;
     uint64_t map_version;
+    ss_cf_set map_cfs; /* the families at map_version */
     mm_changes **hist;
     size_t nhist;
 
@@ -32,10 +33,12 @@ typedef struct mem_store {
     bool readonly;
     uint64_t version;
     mm_changes *changes;
+    ss_cf_set cfs;     /* the store's families (store.c invariant 7) */
+    ss_cf_set dropped; /* dropped by the batch (op 3 in its delta) */
 } mem_store;
 
 /* memory_files.c */
 /* Build a map of `version` from the checkpoint files alone. */
-int mem_build_map(mm_map **out, mem_prov *p, uint64_t version);
+int mem_build_map(mm_map **out, ss_cf_set *cfs, mem_prov *p, uint64_t version);
 
 #endif

@@ -69,10 +69,10 @@ map_reset(void *payload)
 }
 
 int
-mem_build_map(mm_map **out, mem_prov *p, uint64_t version)
+mem_build_map(mm_map **out, ss_cf_set *cfs, mem_prov *p, uint64_t version)
 {
     mem_build b = {p, NULL};
-    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, map_reset, &b};
+    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, map_reset, &b, cfs};
     int rc;
 
     *out = NULL;

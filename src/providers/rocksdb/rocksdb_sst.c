@@ -171,14 +171,19 @@ download(rdb_inst *in, rdb_prov *p, const ss_meta *m)
     return 0;
 }
 
+/* A family the instance holds but its version lacks (dropped: only
+ * tombstones left) is in neither the meta nor, maybe, the table. */
 static unsigned
-meta_flags(const ss_meta *m, const char *name)
+meta_flags(const ss_meta *m, const rdb_prov *p, const char *name)
 {
     unsigned i;
 
     for (i = 0; i < m->header.n_cf; i++)
         if (strcmp(m->header.cf[i].name, name) == 0)
-            return m->header.cf[i].flags;
+            return m->header.cf[i].flags & SS_CF_ORDERED;
+    for (i = 0; i < p->cfs->count; i++)
+        if (strcmp(p->cfs->cf[i].name, name) == 0)
+            return p->cfs->cf[i].flags;
     return 0;
 }
 
@@ -207,7 +212,7 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
     }
     for (i = 0; i < n; i++) {
         rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
-                                 meta_flags(m, names[i]));
+                                 meta_flags(m, p, names[i]));
         if (rc < 0)
             goto out;
         o[i] = p->opts;
@@ -228,8 +233,8 @@ out:
 }
 
 int
-ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
-                  uint64_t version)
+ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, ss_cf_set *cfs_out,
+                  rdb_prov *p, uint64_t version)
 {
     ss_meta m;
     unsigned i, id;
@@ -239,10 +244,14 @@ ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
         return rc;
     /* Families the meta names but RocksDB never created (declared,
      * never written) keep their flags. */
-    for (i = 0; i < m.header.n_cf; i++)
+    memset(cfs_out, 0, sizeof(*cfs_out));
+    for (i = 0; i < m.header.n_cf; i++) {
         if ((rc = ss_cf_table_declare(&id, p->cfs, m.header.cf[i].name,
-                                      m.header.cf[i].flags)) < 0)
+                                      m.header.cf[i].flags & SS_CF_ORDERED)) <
+            0)
             goto out;
+        ss_cf_set_add(cfs_out, id); /* a meta's table is its version's */
+    }
     if (mkdir(in->dir, 0755) < 0) {
         rc = ss_error_set(SS_EIO, "cannot create %s: %s", in->dir,
                           strerror(errno));
@@ -464,7 +473,7 @@ gather_files(ss_meta *m, rdb_sst_times *t, rdb_inst *in, rdb_prov *p,
 
 int
 ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
-                   uint64_t next, uint64_t keys)
+                   uint64_t next, uint64_t keys, const ss_cf_set *cfs)
 {
     ss_frame_writer fw;
     ss_meta m;
@@ -499,7 +508,7 @@ ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
     m.header.kind = SS_FILE_META;
     m.header.codec = p->config->codec;
     m.header.version = next;
-    if ((rc = ss_cf_table_file_header(&m.header, rank, p->cfs)) < 0)
+    if ((rc = ss_cf_table_file_header(&m.header, rank, p->cfs, cfs, NULL)) < 0)
         goto out;
     m.header.kind = SS_FILE_META;
     m.header.version = next;
