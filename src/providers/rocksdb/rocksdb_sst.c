@@ -171,20 +171,18 @@ download(rdb_inst *in, rdb_prov *p, const ss_meta *m)
     return 0;
 }
 
-/* A family the instance holds but its version lacks (dropped: only
- * tombstones left) is in neither the meta nor, maybe, the table. */
-static unsigned
-meta_flags(const ss_meta *m, const rdb_prov *p, const char *name)
+/* The flags the meta gives family `name`, or -1 if its table lacks it:
+ * a family the instance held but its version does not (a batch dropped
+ * it, leaving tombstones; format/frame.h FAMILIES). */
+static int
+meta_flags(const ss_meta *m, const char *name)
 {
     unsigned i;
 
     for (i = 0; i < m->header.n_cf; i++)
         if (strcmp(m->header.cf[i].name, name) == 0)
-            return m->header.cf[i].flags & SS_CF_ORDERED;
-    for (i = 0; i < p->cfs->count; i++)
-        if (strcmp(p->cfs->cf[i].name, name) == 0)
-            return p->cfs->cf[i].flags;
-    return 0;
+            return (int)(m->header.cf[i].flags & SS_CF_ORDERED);
+    return -1;
 }
 
 /* Open the downloaded directory with the families it holds (those
@@ -211,9 +209,11 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
         goto out;
     }
     for (i = 0; i < n; i++) {
-        rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
-                                 meta_flags(m, p, names[i]));
-        if (rc < 0)
+        int flags = meta_flags(m, names[i]);
+
+        ids[i] = SS_MAX_CFS; /* not in the version: dropped below */
+        if (flags >= 0 && (rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
+                                                    (unsigned)flags)) < 0)
             goto out;
         o[i] = p->opts;
         h[i] = NULL;
@@ -225,8 +225,20 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
         rc = ss_rdb__fail(err, "open", in->dir);
         goto out;
     }
-    for (i = 0; i < n; i++)
-        in->cf[ids[i]] = h[i];
+    for (i = 0; i < n; i++) {
+        if (ids[i] < SS_MAX_CFS) {
+            in->cf[ids[i]] = h[i];
+            continue;
+        }
+        /* So that creating the name again starts empty and afresh. */
+        rocksdb_drop_column_family(in->db, h[i], &err);
+        rocksdb_column_family_handle_destroy(h[i]);
+        if (err && rc == 0)
+            rc = ss_rdb__fail(err, "drop column family", names[i]);
+        else
+            rocksdb_free(err);
+        err = NULL;
+    }
 out:
     rocksdb_list_column_families_destroy(names, n);
     return rc;
