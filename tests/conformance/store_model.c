@@ -27,7 +27,11 @@
  * provider (served from memory or files), reopening a FRESH provider on
  * the same directory (files only; random compression and
  * max_versions_in_memory, families declared in random order), read-only
- * loads, and maintenance.
+ * loads, and maintenance; and family "dyn", never declared: created
+ * and dropped mid-batch (ss_store_cf_create / ss_store_cf_drop), so the
+ * model keeps which versions have it (vdyn) and checks every store's
+ * family list (ss_store_cf_list) and that calls on a family the store
+ * lacks are refused.
  *
  * What is checked:
  * - the touched key after each put/remove; full contents (iteration and a
@@ -53,15 +57,17 @@
 #include <string.h>
 #include <time.h>
 
-#define NCF 3
+#define NCF 4
+#define DYN 3 /* created and dropped in batches, never declared */
+#define NO_ID 0xffffffffu
 #define POOL_KEYS 72
 #define MAX_KEY 64
 #define MAX_VAL 300
 #define RETAIN 6
 #define DEFAULT_STEPS 10000
 
-static const char *const cf_names[NCF] = {NULL, "ord", "aux"};
-static const unsigned cf_flags[NCF] = {0, SS_CF_ORDERED, 0};
+static const char *const cf_names[NCF] = {NULL, "ord", "aux", "dyn"};
+static const unsigned cf_flags[NCF] = {0, SS_CF_ORDERED, 0, 0};
 #define ORD 1
 
 typedef uint32_t contents[NCF][POOL_KEYS];
@@ -81,6 +87,7 @@ typedef struct model {
     pkey pool[POOL_KEYS];
 
     contents *ver;       /* committed versions 0..latest */
+    unsigned char *vdyn; /* version has family "dyn" */
     unsigned char *sure; /* version must load (retention) */
     uint64_t latest;
     uint64_t cap;
@@ -90,9 +97,10 @@ typedef struct model {
     ss_store *s;   /* the writable store, or NULL */
     uint64_t base; /* version s was loaded at */
     contents cur;  /* s's contents, uncommitted changes included */
+    int cur_dyn;   /* s has family "dyn" */
     uint32_t next_val;
 
-    unsigned long n_ops[16];
+    unsigned long n_ops[32];
 } model;
 
 /* ---------------------------------------------------------------- prng */
@@ -111,6 +119,17 @@ static uint64_t
 below(model *m, uint64_t n)
 {
     return n ? rnd(m) % n : 0;
+}
+
+/* A family the writable store has. */
+static int
+pick_f(model *m)
+{
+    int f = (int)below(m, NCF);
+
+    if (f == DYN && !m->cur_dyn)
+        f = (int)below(m, DYN);
+    return f;
 }
 
 static uint64_t
@@ -303,9 +322,40 @@ check_iter(model *m, ss_iter *it, const contents *c, int f,
                 count, expected);
 }
 
+/* s's families are the declared ones plus "dyn" if `dyn`; learns the
+ * id of "dyn" (a fresh provider learns it from the files). */
+static void
+check_families(model *m, ss_store *s, int dyn)
+{
+    ss_test *t = m->t;
+    ss_cf_info info[NCF + 1];
+    ss_slice got;
+    int n, i, f, found[NCF] = {0};
+
+    n = ss_store_cf_list(info, NCF + 1, s);
+    SS_CHECK_EQ_U64((uint64_t)n, (uint64_t)(DYN + (dyn ? 1 : 0)));
+    for (i = 0; i < n; i++) {
+        for (f = 0; f < NCF; f++)
+            if (strcmp(info[i].name, cf_names[f] ? cf_names[f] : "default") ==
+                0)
+                break;
+        if (f == NCF || found[f])
+            SS_FAIL("family list names '%s'", info[i].name);
+        found[f] = 1;
+        SS_CHECK_EQ_U64(info[i].flags, cf_flags[f]);
+        if (f == DYN)
+            m->cf[DYN] = info[i].id;
+        else
+            SS_CHECK_EQ_U64(info[i].id, m->cf[f]);
+    }
+    if (!dyn && m->cf[DYN] != NO_ID)
+        SS_CHECK_ERR(SS_EINVAL,
+                     ss_store_get(&got, s, m->cf[DYN], key_slice(m, 0)));
+}
+
 /* Everything in `s` equals `c`: every family iterated, every key got. */
 static void
-check_all(model *m, ss_store *s, const contents *c)
+check_all(model *m, ss_store *s, const contents *c, int dyn)
 {
     ss_test *t = m->t;
     unsigned char all[POOL_KEYS];
@@ -313,8 +363,14 @@ check_all(model *m, ss_store *s, const contents *c)
     size_t i;
     int f;
 
+    check_families(m, s, dyn);
     memset(all, 1, sizeof(all));
     for (f = 0; f < NCF; f++) {
+        if (f == DYN && !dyn) {
+            for (i = 0; i < POOL_KEYS; i++)
+                SS_CHECK((*c)[f][i] == 0);
+            continue;
+        }
         SS_CHECK_OK(ss_store_iter(&it, s, m->cf[f]));
         check_iter(m, it, c, f, all);
         for (i = 0; i < POOL_KEYS; i++)
@@ -362,9 +418,11 @@ push_version(model *m, const contents *c)
         m->cap = m->cap ? m->cap * 2 : 64;
         m->ver = realloc(m->ver, m->cap * sizeof(contents));
         m->sure = realloc(m->sure, m->cap);
-        SS_CHECK(m->ver != NULL && m->sure != NULL);
+        m->vdyn = realloc(m->vdyn, m->cap);
+        SS_CHECK(m->ver != NULL && m->sure != NULL && m->vdyn != NULL);
     }
     memcpy(m->ver[v], *c, sizeof(contents));
+    m->vdyn[v] = (unsigned char)m->cur_dyn;
     m->sure[v] = 1;
     m->latest = v;
 }
@@ -396,7 +454,7 @@ load_version(model *m, uint64_t v, int readonly)
                 m->sure[v] ? "within" : "outside", rc, ss_strerror(rc));
     SS_CHECK(s != NULL);
     SS_CHECK_EQ_U64(ss_store_version(s), v);
-    check_all(m, s, &m->ver[v]);
+    check_all(m, s, &m->ver[v], m->vdyn[v]);
     return s;
 }
 
@@ -430,6 +488,7 @@ open_store(model *m, uint64_t v)
     m->s = s;
     m->base = v;
     memcpy(m->cur, m->ver[v], sizeof(contents));
+    m->cur_dyn = m->vdyn[v];
 }
 
 static void
@@ -449,7 +508,7 @@ reopen_provider(model *m)
                                       "max_versions_in_memory=2",
                                       "max_versions_in_memory=3"};
     ss_test *t = m->t;
-    int order[NCF] = {1, 2, 0}, i, j, x;
+    int order[DYN] = {1, 2, 0}, i, j, x;
 
     drop_store(m);
     if (m->p)
@@ -459,14 +518,15 @@ reopen_provider(model *m)
                      mem[below(m, 3)], comp[below(m, 3)]);
     /* Families are matched by name, whatever order they are declared
      * in. */
-    for (i = NCF - 1; i > 0; i--) {
+    for (i = DYN - 1; i > 0; i--) {
         j = (int)below(m, (uint64_t)i + 1);
         x = order[i];
         order[i] = order[j];
         order[j] = x;
     }
     m->cf[0] = SS_CF_DEFAULT;
-    for (i = 0; i < NCF; i++)
+    m->cf[DYN] = NO_ID; /* learned from a load, or made by a create */
+    for (i = 0; i < DYN; i++)
         if (cf_names[order[i]])
             SS_CHECK_OK(ss_provider_cf(&m->cf[order[i]], m->p,
                                        cf_names[order[i]], cf_flags[order[i]]));
@@ -480,7 +540,7 @@ op_put(model *m)
 {
     ss_test *t = m->t;
     unsigned char buf[MAX_VAL];
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t i = below(m, POOL_KEYS), n;
     uint32_t id = ++m->next_val;
 
@@ -495,7 +555,7 @@ static void
 op_remove(model *m)
 {
     ss_test *t = m->t;
-    int f = (int)below(m, NCF), tries;
+    int f = pick_f(m), tries;
     size_t i = below(m, POOL_KEYS);
 
     /* Half the time look for a present key. */
@@ -512,7 +572,7 @@ op_get(model *m)
     ss_test *t = m->t;
     unsigned char k[MAX_KEY];
     ss_slice got;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t i, n;
 
     if (below(m, 4) == 0) {
@@ -534,7 +594,7 @@ op_iterate(model *m)
     ss_test *t = m->t;
     unsigned char all[POOL_KEYS];
     ss_iter *it = NULL;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
 
     memset(all, 1, sizeof(all));
     SS_CHECK_OK(ss_store_iter(&it, m->s, m->cf[f]));
@@ -612,7 +672,7 @@ op_iterate_writes(model *m)
     unsigned char lo[MAX_KEY + 1], hi[MAX_KEY + 1];
     ss_iter *it = NULL;
     ss_slice k, v;
-    int f = (int)below(m, NCF), idx, last = -1, rc, kind = (int)below(m, 3);
+    int f = pick_f(m), idx, last = -1, rc, kind = (int)below(m, 3);
     size_t nlo = 0, nhi = 0, i, n, w;
     const pkey *pk;
 
@@ -692,7 +752,7 @@ op_prefix_scan(model *m)
     ss_test *t = m->t;
     unsigned char pre[MAX_KEY + 1], want[POOL_KEYS];
     ss_iter *it = NULL;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t n = pick_bound(m, pre), i;
 
     for (i = 0; i < POOL_KEYS; i++)
@@ -719,6 +779,48 @@ op_range_scan(model *m)
     SS_CHECK_OK(ss_store_range_scan(
         &it, m->s, m->cf[ORD], ss_test_slice(lo, nlo), ss_test_slice(hi, nhi)));
     check_iter(m, it, &m->cur, ORD, want);
+}
+
+/* Create "dyn" (or, if the store has it, create it again: same id). */
+static void
+op_cf_create(model *m)
+{
+    ss_test *t = m->t;
+    unsigned id = NO_ID;
+    size_t i;
+
+    SS_CHECK_OK(ss_store_cf_create(&id, m->s, "dyn", cf_flags[DYN]));
+    if (m->cur_dyn || m->cf[DYN] != NO_ID)
+        SS_CHECK_EQ_U64(id, m->cf[DYN]);
+    m->cf[DYN] = id;
+    if (!m->cur_dyn) {
+        m->cur_dyn = 1;
+        for (i = 0; i < POOL_KEYS; i++)
+            SS_CHECK(m->cur[DYN][i] == 0);
+        SS_CHECK_EQ_U64(family_size(t, m->s, id), 0);
+    }
+    check_families(m, m->s, 1);
+}
+
+/* Drop "dyn" with its keys (refused if the store lacks it). */
+static void
+op_cf_drop(model *m)
+{
+    ss_test *t = m->t;
+    ss_slice got;
+
+    if (!m->cur_dyn) {
+        if (m->cf[DYN] != NO_ID)
+            SS_CHECK_ERR(SS_EINVAL, ss_store_cf_drop(m->s, m->cf[DYN]));
+        return;
+    }
+    SS_CHECK_OK(ss_store_cf_drop(m->s, m->cf[DYN]));
+    m->cur_dyn = 0;
+    memset(m->cur[DYN], 0, sizeof(m->cur[DYN]));
+    SS_CHECK_ERR_MSG(SS_EINVAL,
+                     ss_store_get(&got, m->s, m->cf[DYN], key_slice(m, 0)),
+                     "dropped");
+    check_families(m, m->s, 0);
 }
 
 static void
@@ -800,7 +902,7 @@ op_readonly(model *m)
                      ss_store_put(ro, m->cf[0], key_slice(m, 0), BS(B("ro"))));
     ss_store_free(ro);
     /* The writable store is unaffected. */
-    check_key(m, m->s, &m->cur, (int)below(m, NCF), below(m, POOL_KEYS));
+    check_key(m, m->s, &m->cur, pick_f(m), below(m, POOL_KEYS));
 }
 
 static void
@@ -820,7 +922,7 @@ op_maintenance(model *m)
     ro = load_version(m, oldest, 1);
     ss_store_free(ro);
     /* The open store is unaffected. */
-    check_key(m, m->s, &m->cur, (int)below(m, NCF), below(m, POOL_KEYS));
+    check_key(m, m->s, &m->cur, pick_f(m), below(m, POOL_KEYS));
 }
 
 enum {
@@ -838,6 +940,8 @@ enum {
     OP_REOPEN,
     OP_READONLY,
     OP_MAINT,
+    OP_CF_CREATE,
+    OP_CF_DROP,
     N_OPS
 };
 
@@ -860,6 +964,8 @@ static const struct {
     [OP_REOPEN] = {"reopen", op_reopen, 2},
     [OP_READONLY] = {"readonly", op_readonly, 4},
     [OP_MAINT] = {"maintenance", op_maintenance, 3},
+    [OP_CF_CREATE] = {"cf_create", op_cf_create, 3},
+    [OP_CF_DROP] = {"cf_drop", op_cf_drop, 2},
 };
 
 static uint64_t
@@ -934,6 +1040,7 @@ test_model__random_ops(ss_test *t)
         printf("\n");
     }
     free(m->ver);
+    free(m->vdyn);
     free(m->sure);
     free(m);
 }
