@@ -423,7 +423,54 @@ test_families__maintenance_keeps_families(ss_test *t)
     ss_test_close(t, p);
 }
 
+/* Families a read-only load learns while a writable store is open keep
+ * their order when the writable store creates them later. */
+static void
+test_families__learned_families_keep_order(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t);
+    ss_store *s, *ro;
+    ss_iter *it = NULL;
+    ss_slice k;
+    unsigned o1, o2, z, i;
+    char prev[8] = "";
+    int rc;
+
+    s = ss_test_load(t, p, 0);
+    SS_CHECK_OK(ss_store_cf_create(&o1, s, "o1", SS_CF_ORDERED));
+    SS_CHECK_OK(ss_store_cf_create(&o2, s, "o2", SS_CF_ORDERED));
+    put_b(t, s, o1, B("a"), B("1"));
+    commit_store(t, s);
+    ss_store_free(s);
+    ss_test_close(t, p);
+
+    p = ss_test_open(t);
+    s = ss_test_load(t, p, 0);
+    ro = ss_test_load_ro(t, p, 1); /* learns o1 and o2 */
+    CHECK_FAMILIES(ro, "default/0,o1/1,o2/1");
+    ss_store_free(ro);
+    SS_CHECK_OK(ss_store_cf_create(&z, s, "z", 0));
+    SS_CHECK_OK(ss_store_cf_create(&o2, s, "o2", SS_CF_ORDERED));
+    for (i = 0; i < 200; i++) {
+        char key[8];
+
+        snprintf(key, sizeof(key), "%03u", (i * 37) % 200);
+        SS_CHECK_OK(ss_store_put(s, o2, SS_STR(key), SS_STR("v")));
+    }
+    SS_CHECK_OK(ss_store_iter(&it, s, o2));
+    for (i = 0; (rc = ss_iter_next(it, &k, NULL)) == 0; i++) {
+        SS_CHECK(k.len == 3 && memcmp(k.data, prev, 3) > 0);
+        memcpy(prev, k.data, 3);
+    }
+    SS_CHECK_RC(SS_EDONE, rc);
+    SS_CHECK_EQ_U64(i, 200);
+    ss_iter_free(it);
+    ss_store_free(s);
+    ss_test_close(t, p);
+}
+
 static const ss_test_case cases[] = {
+    SS_TEST(families, learned_families_keep_order),
     SS_TEST(families, create_commit_reload),
     SS_TEST(families, drop_commit_reload),
     SS_TEST(families, abort),

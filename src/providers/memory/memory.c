@@ -101,9 +101,12 @@ static int
 mem_cf_added(void *prov, unsigned cf)
 {
     mem_prov *p = prov;
+    unsigned i;
 
-    if (p->map)
-        mm_map_add_cf(p->map, cf, p->cfs->cf[cf].flags & SS_CF_ORDERED);
+    /* Also the families a read-only load learned meanwhile (ids below
+     * cf), so none joins the map with the wrong order. */
+    for (i = p->map ? p->map->ncf : cf + 1; i <= cf; i++)
+        mm_map_add_cf(p->map, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
     return 0;
 }
 
@@ -243,8 +246,10 @@ fail:
 static inline mm_map *
 map_for(mem_store *s, unsigned cf)
 {
-    if (cf >= s->map->ncf)
-        mm_map_add_cf(s->map, cf, s->p->cfs->cf[cf].flags & SS_CF_ORDERED);
+    unsigned i;
+
+    for (i = s->map->ncf; i <= cf; i++)
+        mm_map_add_cf(s->map, i, s->p->cfs->cf[i].flags & SS_CF_ORDERED);
     return s->map;
 }
 

@@ -20,7 +20,7 @@ static int
 mem_map_file_cfs(unsigned *local_to_cf, mem_prov *p, mm_map *m,
                  const ss_file_header *h, const char *path)
 {
-    unsigned i, id;
+    unsigned i, j, id;
     int rc;
 
     for (i = 0; i < h->n_cf; i++) {
@@ -28,8 +28,8 @@ mem_map_file_cfs(unsigned *local_to_cf, mem_prov *p, mm_map *m,
                                       h->cf[i].flags & SS_CF_ORDERED)) < 0)
             return ss_error_wrap(rc, "%s", path);
         local_to_cf[i] = id;
-        if (m && id >= m->ncf)
-            mm_map_add_cf(m, id, p->cfs->cf[id].flags & SS_CF_ORDERED);
+        for (j = m ? m->ncf : id + 1; j <= id; j++)
+            mm_map_add_cf(m, j, p->cfs->cf[j].flags & SS_CF_ORDERED);
     }
     return 0;
 }
