@@ -135,9 +135,11 @@ enum {
 #define SS_MAX_KEY_LEN 65535u
 /** Largest value, in bytes. */
 #define SS_MAX_VALUE_LEN (256u * 1024u * 1024u)
-/** The column family every store has; others come from ss_provider_cf. */
+/** The column family every store has; others come from ss_provider_cf
+ *  or ss_store_cf_create. */
 #define SS_CF_DEFAULT 0u
-/** Flag for ss_provider_cf: keep the family in key byte order. */
+/** Flag for ss_provider_cf and ss_store_cf_create: keep the family in key
+ *  byte order. */
 #define SS_CF_ORDERED 1u
 
 /** A borrowed byte string (see convention 3). */
@@ -195,6 +197,19 @@ SS_EXTERN int ss_provider_open(ss_provider **out, const char *location,
  * the others).  Declaring an existing name returns its id if the flags
  * agree.  Must be called while no store is loaded.
  *
+ * Families and versions (see also ss_store_cf_create): each version has
+ * its own set of families, recorded in its checkpoint files.  A family
+ * declared here is in EVERY store this provider loads, whatever the
+ * version: one whose files lack it (older, or written by a provider that
+ * did not declare it) gets it empty, and commits record it from then on.
+ * It cannot be dropped.  Families found in a version's files are learned
+ * (they get ids) when it loads.
+ *
+ * Ids: a provider gives each family name one id, an index that stays the
+ * name's for the provider's life (dropping a family does not free it;
+ * creating the name again returns the same id).  So a name keeps its
+ * flags within a provider: at most 256 names in all, SS_ELIMIT past that.
+ *
  * @param[out] out  the family id to pass to store calls
  * @param name      1..255 bytes
  * @param flags     0 or SS_CF_ORDERED (enables ss_store_range_scan)
@@ -203,6 +218,13 @@ SS_EXTERN int ss_provider_open(ss_provider **out, const char *location,
  */
 SS_EXTERN int ss_provider_cf(unsigned *out, ss_provider *provider,
                              const char *name, unsigned flags);
+
+/** One family of a store, as ss_store_cf_list returns it. */
+typedef struct ss_cf_info {
+    unsigned id;    /**< the id to pass to store calls */
+    unsigned flags; /**< 0 or SS_CF_ORDERED */
+    char name[256]; /**< NUL-terminated, 1..255 bytes */
+} ss_cf_info;
 
 /**
  * Load `version` as a writable store.  Only one writable store may be open
@@ -406,6 +428,56 @@ SS_EXTERN uint64_t ss_store_version(const ss_store *store);
  *  freed with it when handle checks are on, detached otherwise
  *  (convention 9).  NULL is a no-op. */
 SS_EXTERN void ss_store_free(ss_store *store);
+
+/* -------------------------------------------------------------- families */
+
+/**
+ * Create column family `name` in the batch of writable store `store`.
+ * It is usable in this batch at once (empty), exists in the version the
+ * commit makes and in later ones, and vanishes on abort.  A name that
+ * exists in the store returns its id if the flags agree.
+ * @param[out] out  the family id (provider-wide, see ss_provider_cf)
+ * @param name      1..255 bytes
+ * @param flags     0 or SS_CF_ORDERED
+ * @return 0, SS_EINVAL (bad name, flags differ from the family of that
+ *         name -- in this store or known to the provider --, store not
+ *         open or read-only), SS_ELIMIT (more than 256 names)
+ * @note Cost: no I/O; the commit records the family in its file's table.
+ */
+SS_EXTERN int ss_store_cf_create(unsigned *out, ss_store *store,
+                                 const char *name, unsigned flags);
+
+/**
+ * Drop family `cf` and all its keys in the batch of writable store
+ * `store`.  From then on calls with `cf` on this store return SS_EINVAL
+ * ("family 'x' was dropped"), until ss_store_cf_create makes the name
+ * again, which gives an empty family (same id).  The version the commit
+ * makes lacks the family; older versions keep it with its keys; abort
+ * brings it back.  The store's iterators over the family end.
+ * @return 0, SS_EINVAL (SS_CF_DEFAULT, a family declared with
+ *         ss_provider_cf, a family the store lacks, store not open or
+ *         read-only), SS_ELIMIT (memory_limit_bytes would be exceeded by
+ *         the removes: some keys are gone, abort the batch)
+ * @note Invalidates value slices obtained from this store.
+ * @note Cost: one remove per key of the family in the batch (memory:
+ *         a change-list entry each; rocksdb: a write-batch delete each),
+ *         so O(keys) at the drop and at a rocksdb commit; the file is
+ *         O(1): a delta records the drop as one record, not per-key
+ *         removes, and a snapshot or SST meta simply lacks the family.
+ */
+SS_EXTERN int ss_store_cf_drop(ss_store *store, unsigned cf);
+
+/**
+ * List the families of `store` (its version's, with its batch's creates
+ * and drops), in id order.  Works on any store that reads (convention
+ * 8), read-only ones included.
+ * @param[out] out  up to `cap` entries; may be NULL if cap is 0
+ * @param cap       entries `out` has room for
+ * @return the number of families the store has (which may exceed cap:
+ *         then only the first cap are filled; call with cap 0 to size
+ *         the array), or SS_EINVAL
+ */
+SS_EXTERN int ss_store_cf_list(ss_cf_info *out, size_t cap, ss_store *store);
 
 /* ------------------------------------------------------------- iterators */
 

@@ -335,16 +335,18 @@ parse_header(ss_frame_reader *fr, unsigned kind, uint64_t version)
         }
     }
     fv = ss_load_le16(fixed + 8);
-    if (fv != SS_FORMAT_VERSION) {
-        rc = ss_error_set(SS_EVERSION,
-                          "%s: format version %u is not "
-                          "supported (this build reads version %u%s)",
-                          fr->path, fv, SS_FORMAT_VERSION,
-                          fv == 1 ? "; version 1 files carry no store "
-                                    "identity and are not read"
-                                  : "");
+    if (fv < SS_FORMAT_VERSION_MIN || fv > SS_FORMAT_VERSION) {
+        rc =
+            ss_error_set(SS_EVERSION,
+                         "%s: format version %u is not "
+                         "supported (this build reads versions %u..%u%s)",
+                         fr->path, fv, SS_FORMAT_VERSION_MIN, SS_FORMAT_VERSION,
+                         fv == 1 ? "; version 1 files carry no store "
+                                   "identity and are not read"
+                                 : "");
         goto out;
     }
+    fr->header.format = fv;
     fr->header.kind = fixed[10];
     fr->header.codec = fixed[11];
     fr->header.version = ss_load_le64(fixed + 16);
@@ -399,6 +401,12 @@ parse_header(ss_frame_reader *fr, unsigned kind, uint64_t version)
             goto out;
         }
         fr->header.cf[i].flags = p[0];
+        if ((p[0] & SS_CF_FILE_DROPPED) &&
+            (fv < 3 || fr->header.kind != SS_FILE_DELTA)) {
+            rc = corrupt(fr, "dropped column family outside a version 3 "
+                             "delta");
+            goto out;
+        }
         n = p[1];
         memcpy(fr->header.cf[i].name, p + 2, n);
         fr->header.cf[i].name[n] = '\0';
@@ -539,12 +547,29 @@ ss_frame_reader_next(ss_frame_reader *fr, ss_record *rec)
         return corrupt(fr, "record truncated");
     rec->op = *p++;
     rec->cf = *p++;
-    if (rec->op != SS_OP_PUT && rec->op != SS_OP_REMOVE)
+    if (rec->op != SS_OP_PUT && rec->op != SS_OP_REMOVE &&
+        rec->op != SS_OP_CF_DROP)
         return corrupt(fr, "unknown record type");
     if (rec->op == SS_OP_REMOVE && fr->header.kind == SS_FILE_SNAPSHOT)
         return corrupt(fr, "remove record in a snapshot");
     if (rec->cf >= fr->header.n_cf)
         return corrupt(fr, "record names an undeclared column family");
+    if (rec->op == SS_OP_CF_DROP) {
+        /* A family drop: no key, no value (frame.h, FAMILIES). */
+        if (fr->header.format < 3 || fr->header.kind != SS_FILE_DELTA)
+            return corrupt(fr, "family drop record outside a version 3 "
+                               "delta");
+        if (*p++ != 0)
+            return corrupt(fr, "family drop record with a key");
+        rec->key = p;
+        rec->klen = 0;
+        rec->value = p;
+        rec->vlen = 0;
+        fr->pos = (size_t)(p - fr->raw.data);
+        fr->block_left--;
+        fr->total_records++;
+        return 0;
+    }
     if (ss_get_varint(&p, end, &klen) < 0 || klen == 0 || klen > SS_MAX_KEY_LEN)
         return corrupt(fr, "bad key length");
     if (rec->op == SS_OP_PUT &&

@@ -5,7 +5,7 @@
  *
  *   HEADER
  *     0   8  magic 89 53 53 54 0D 0A 1A 0A  ("\x89SST\r\n\x1a\n")
- *     8   2  format version (2)
+ *     8   2  format version (3; readers accept 2 and 3, writers write 3)
  *    10   1  kind: 1 = delta, 2 = snapshot, 3 = meta (format/meta.h),
  *            4 = store identity, 5 = writer epoch (providers/writer.h)
  *    11   1  codec: 0 = none, 1 = lz4, 2 = zstd
@@ -17,10 +17,11 @@
  *    48   8  file nonce: random, distinct for every file written, so a
  *            rewritten version is told from the one it replaced
  *    56   4  N = number of column families
- *    60      N entries: u8 flags (bit 0 = ordered), u8 name length L
- *            (1..255), L name bytes.  Entry i is the file-local family id
- *            i; entries are sorted by name, so (id, key) order is
- *            (name, key) order in every file.
+ *    60      N entries: u8 flags (bit 0 = ordered, bit 1 reserved for
+ *            list families, bit 2 = dropped: see FAMILIES), u8 name
+ *            length L (1..255), L name bytes.  Entry i is the file-local
+ *            family id i; entries are sorted by name, so (id, key) order
+ *            is (name, key) order in every file.
  *   H-4   4  CRC-32C of bytes [0, H-4)
  *
  *   BLOCKS, each:
@@ -38,10 +39,25 @@
  *     8   4  CRC-32C of every byte of the file before this field
  *
  * Records (inside the raw bytes of a block; never split across blocks):
- *     u8 op (1 = put, 2 = remove), u8 family id, varint key length
- *     (1..65535), [varint value length, put only], key, [value].
- *   Within a file records are sorted by (family id, key), each key once.
- *   Snapshot files hold puts only.
+ *     u8 op (1 = put, 2 = remove, 3 = family drop), u8 family id, varint
+ *     key length (1..65535; 0 for op 3), [varint value length, put
+ *     only], key, [value].
+ *   Within a file records are sorted by (family id, key), each key once;
+ *   a family's op 3 record (empty key) comes before its other records.
+ *   Snapshot files hold puts only.  Ops 4 and 5 are reserved (lists).
+ *
+ * FAMILIES (format version 3).  The table of every version-3 file of
+ * version V is exhaustive: the families that exist at V are exactly its
+ * entries without bit 2 (a snapshot's and a meta's entries never have
+ * it).  A delta also lists each family its batch dropped and did not
+ * create again, with bit 2 set, and holds one op 3 record for every
+ * family the batch dropped (created again or not): every key the family
+ * had before the batch is gone, and its later records in the file are
+ * the keys of the family created again.  A reader also treats a family
+ * that existed at V-1 and is absent from V's delta as dropped.  Version 2
+ * tables are not exhaustive: a version-2 file's families are added to
+ * the set (version 2 had no drops), and version 0 has no families but
+ * those the provider declares (statestore.h, ss_provider_cf).
  */
 #ifndef SS_FORMAT_FRAME_H
 #define SS_FORMAT_FRAME_H
@@ -49,9 +65,11 @@
 #include "checkpoint/storage.h"
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
-#define SS_FORMAT_VERSION 2u
+#define SS_FORMAT_VERSION 3u
+#define SS_FORMAT_VERSION_MIN 2u /* oldest version readers accept */
 #define SS_FRAME_FIXED_HEADER 60u
 #define SS_FRAME_MAGIC "\x89SST\r\n\x1a\n"
 #define SS_FRAME_BLOCK_HEADER 16u
@@ -66,7 +84,41 @@ enum {
     SS_FILE_WRITER = 5
 };
 enum { SS_CODEC_NONE = 0, SS_CODEC_LZ4 = 1, SS_CODEC_ZSTD = 2 };
-enum { SS_OP_PUT = 1, SS_OP_REMOVE = 2 };
+enum { SS_OP_PUT = 1, SS_OP_REMOVE = 2, SS_OP_CF_DROP = 3 };
+/* Family-table flag bit 2 (FAMILIES above); bit 0 is SS_CF_ORDERED. */
+#define SS_CF_FILE_DROPPED 4u
+
+/* A set of provider family ids (bit i = family i). */
+typedef struct ss_cf_set {
+    uint64_t w[SS_MAX_CFS / 64];
+} ss_cf_set;
+
+static inline bool
+ss_cf_set_has(const ss_cf_set *s, unsigned cf)
+{
+    return cf < SS_MAX_CFS && (s->w[cf / 64] >> (cf % 64)) & 1u;
+}
+
+static inline void
+ss_cf_set_add(ss_cf_set *s, unsigned cf)
+{
+    s->w[cf / 64] |= UINT64_C(1) << (cf % 64);
+}
+
+static inline void
+ss_cf_set_del(ss_cf_set *s, unsigned cf)
+{
+    s->w[cf / 64] &= ~(UINT64_C(1) << (cf % 64));
+}
+
+static inline void
+ss_cf_set_union(ss_cf_set *s, const ss_cf_set *t)
+{
+    unsigned i;
+
+    for (i = 0; i < SS_MAX_CFS / 64; i++)
+        s->w[i] |= t->w[i];
+}
 
 typedef struct ss_cf_entry {
     char name[256];
@@ -74,6 +126,7 @@ typedef struct ss_cf_entry {
 } ss_cf_entry;
 
 typedef struct ss_file_header {
+    unsigned format; /* read: the file's format version (2 or 3) */
     unsigned kind;
     unsigned codec;
     uint64_t version;

@@ -214,6 +214,29 @@ ss_dlog_base(const ss_dlog_versions *v, uint64_t version, unsigned *kind_out)
     return best;
 }
 
+/* The sink's family set after file `fr`; a family that left it without
+ * an op 3 record is dropped all the same (format/frame.h, FAMILIES). */
+static int
+families_after(const ss_dlog_sink *sink, const unsigned *local_to_cf,
+               ss_frame_reader *fr, uint64_t version)
+{
+    ss_cf_set gone;
+    ss_record drop;
+    unsigned cf;
+    int rc;
+
+    memset(&gone, 0, sizeof(gone));
+    memset(&drop, 0, sizeof(drop));
+    ss_cf_set_after_file(sink->cfs, &gone, local_to_cf, &fr->header);
+    drop.op = SS_OP_CF_DROP;
+    drop.key = drop.value = (const unsigned char *)"";
+    for (cf = 0; cf < SS_MAX_CFS; cf++)
+        if (ss_cf_set_has(&gone, cf) &&
+            (rc = sink->apply(sink->payload, cf, &drop, version)) < 0)
+            return ss_error_wrap(rc, "loading %s", fr->path);
+    return 0;
+}
+
 static int
 replay_file(ss_dlog *d, const ss_dlog_sink *sink, unsigned kind,
             uint64_t version)
@@ -230,6 +253,8 @@ replay_file(ss_dlog *d, const ss_dlog_sink *sink, unsigned kind,
         return rc;
     if ((rc = sink->begin_file(sink->payload, local_to_cf, &fr.header,
                                fr.path)) < 0)
+        goto out;
+    if (sink->cfs && (rc = families_after(sink, local_to_cf, &fr, version)) < 0)
         goto out;
     while ((rc = ss_frame_reader_next(&fr, &rec)) == 0) {
         rc = sink->apply(sink->payload, local_to_cf[rec.cf], &rec, version);
@@ -259,6 +284,8 @@ replay_once(ss_dlog *d, uint64_t version, const ss_dlog_sink *sink,
 
     *base_out = 0;
     *kind_out = 0;
+    if (sink->cfs)
+        memset(sink->cfs, 0, sizeof(*sink->cfs));
     if ((rc = ss_dlog_list(&vs, d->storage)) < 0)
         return rc;
     if (!ss_dlog_has_delta(&vs, version) &&

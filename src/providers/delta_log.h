@@ -97,7 +97,9 @@ typedef struct ss_dlog_sink {
     /* A file begins: map its family table to provider ids. */
     int (*begin_file)(void *payload, unsigned *local_to_cf,
                       const ss_file_header *h, const char *path);
-    /* One record, family already mapped. */
+    /* One record, family already mapped.  Op SS_OP_CF_DROP (no key):
+     * remove every key of family `cf` (also sent for a family that left
+     * the set, format/frame.h FAMILIES). */
     int (*apply)(void *payload, unsigned cf, const ss_record *rec,
                  uint64_t version);
     /* The chain starts at <version>.meta: load it as the base.  NULL for
@@ -107,6 +109,10 @@ typedef struct ss_dlog_sink {
      * retention moved the chain's base under it. */
     int (*reset)(void *payload);
     void *payload;
+    /* If not NULL: the families of the version replayed so far, kept by
+     * the replay from each file's table (format/frame.h, FAMILIES);
+     * meta_base sets it from its meta. */
+    ss_cf_set *cfs;
 } ss_dlog_sink;
 
 /* Load (or create) the store identity and start the background

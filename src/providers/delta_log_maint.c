@@ -53,6 +53,13 @@ typedef struct delta_rec {
 
 typedef struct merge_ctx {
     union_cfs cfs;
+    /* By union index: the family exists at the version merged so far,
+     * and, if `wiped`, every record with seq < wipe_seq is gone (the
+     * family was dropped after it; format/frame.h, FAMILIES). */
+    bool live[SS_MAX_CFS];
+    bool wiped[SS_MAX_CFS];
+    size_t wipe_seq[SS_MAX_CFS];
+    unsigned file_rank[SS_MAX_CFS]; /* position among the live ones */
     ss_buf bytes;
     delta_rec *recs;
     size_t n, cap;
@@ -77,6 +84,14 @@ union_add(unsigned *out, union_cfs *u, const ss_cf_entry *e)
     u->cf[u->count] = *e;
     *out = u->count++;
     return 0;
+}
+
+/* Whether the merged record `d` is still there at the end. */
+static bool
+rec_alive(const merge_ctx *mc, const delta_rec *d)
+{
+    return mc->live[d->name_idx] &&
+           !(mc->wiped[d->name_idx] && d->seq < mc->wipe_seq[d->name_idx]);
 }
 
 static void
@@ -109,7 +124,31 @@ read_delta(merge_ctx *mc, ss_storage *st, uint64_t version, uint64_t *nonce)
     for (i = 0; i < fr.header.n_cf; i++)
         if ((rc = union_add(&local[i], &mc->cfs, &fr.header.cf[i])) < 0)
             goto out;
+    {
+        bool in[SS_MAX_CFS] = {false};
+
+        for (i = 0; i < fr.header.n_cf; i++)
+            if (!(fr.header.cf[i].flags & SS_CF_FILE_DROPPED))
+                in[local[i]] = true;
+        for (i = 0; i < mc->cfs.count; i++) {
+            if (fr.header.format < 3) { /* version 2: tables only add */
+                mc->live[i] = mc->live[i] || in[i];
+                continue;
+            }
+            if (mc->live[i] && !in[i]) {
+                mc->wiped[i] = true;
+                mc->wipe_seq[i] = mc->n;
+            }
+            mc->live[i] = in[i];
+        }
+    }
     while ((rc = ss_frame_reader_next(&fr, &rec)) == 0) {
+        if (rec.op == SS_OP_CF_DROP) {
+            /* Later records (the family created again) have seq >= n. */
+            mc->wiped[local[rec.cf]] = true;
+            mc->wipe_seq[local[rec.cf]] = mc->n;
+            continue;
+        }
         if (mc->n == mc->cap) {
             mc->cap = mc->cap ? mc->cap * 2 : 1024;
             grown = realloc(mc->recs, mc->cap * sizeof(*grown));
@@ -181,7 +220,7 @@ emit_delta(ss_frame_writer *fw, const merge_ctx *mc, const delta_rec *d)
 {
     if (d->op != SS_OP_PUT)
         return 0;
-    return ss_frame_writer_add(fw, SS_OP_PUT, mc->cfs.rank[d->name_idx],
+    return ss_frame_writer_add(fw, SS_OP_PUT, mc->file_rank[d->name_idx],
                                mc->bytes.data + d->koff, d->klen,
                                mc->bytes.data + d->voff, d->vlen);
 }
@@ -234,10 +273,12 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
                                        SS_FILE_SNAPSHOT, base)) < 0)
             goto out;
         snap_open = true;
-        for (i = 0; i < snap.header.n_cf; i++)
+        for (i = 0; i < snap.header.n_cf; i++) {
             if ((rc = union_add(&snap_local[i], &mc.cfs, &snap.header.cf[i])) <
                 0)
                 goto out;
+            mc.live[snap_local[i]] = true;
+        }
     }
     for (uint64_t v = base + 1; v <= last; v++)
         if ((rc = read_delta(&mc, p->storage, v, &last_nonce)) < 0)
@@ -250,17 +291,34 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
         for (dj = di + 1;
              dj < mc.n && same_key(&mc, &mc.recs[di], &mc.recs[dj]); dj++)
             ;
-        mc.recs[kept++] = mc.recs[dj - 1];
+        /* A record older than its family's drop is gone (the snapshot's
+         * own records of that family are skipped below). */
+        if (rec_alive(&mc, &mc.recs[dj - 1]))
+            mc.recs[kept++] = mc.recs[dj - 1];
     }
     mc.n = kept;
-    h.n_cf = mc.cfs.count;
+    /* The table is the families of version `last` (FAMILIES). */
+    h.n_cf = 0;
+    for (i = 0; i < mc.cfs.count; i++) {
+        unsigned j;
+
+        mc.file_rank[i] = 0;
+        for (j = 0; j < mc.cfs.count; j++)
+            if (mc.live[j] && mc.cfs.rank[j] < mc.cfs.rank[i])
+                mc.file_rank[i]++;
+        h.n_cf += mc.live[i];
+    }
     h.cf = calloc(mc.cfs.count ? mc.cfs.count : 1, sizeof(ss_cf_entry));
     if (!h.cf) {
         rc = ss_error_set(SS_ENOMEM, "out of memory snapshotting");
         goto out;
     }
-    for (i = 0; i < mc.cfs.count; i++)
-        h.cf[mc.cfs.rank[i]] = mc.cfs.cf[i];
+    for (i = 0; i < mc.cfs.count; i++) {
+        if (!mc.live[i])
+            continue;
+        h.cf[mc.file_rank[i]] = mc.cfs.cf[i];
+        h.cf[mc.file_rank[i]].flags &= ~SS_CF_FILE_DROPPED;
+    }
     snprintf(name, sizeof(name), "%" PRIu64 ".snapshot", last);
     if ((rc = ss_frame_writer_open(&fw, p->storage, name, &h,
                                    p->config->compression_level,
@@ -276,6 +334,11 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
         }
         if (src == SS_EDONE && di == mc.n)
             break;
+        if (src == 0 &&
+            (mc.wiped[snap_local[rec.cf]] || !mc.live[snap_local[rec.cf]])) {
+            src = ss_frame_reader_next(&snap, &rec); /* dropped since */
+            continue;
+        }
         if (src == SS_EDONE) {
             c = 1;
         } else if (di == mc.n) {
@@ -286,7 +349,7 @@ write_snapshot(ss_dlog *p, uint64_t base, uint64_t last, uint64_t gen)
         }
         if (c < 0) {
             rc = ss_frame_writer_add(&fw, SS_OP_PUT,
-                                     mc.cfs.rank[snap_local[rec.cf]], rec.key,
+                                     mc.file_rank[snap_local[rec.cf]], rec.key,
                                      rec.klen, rec.value, rec.vlen);
             src = ss_frame_reader_next(&snap, &rec);
         } else {

@@ -62,11 +62,11 @@ ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
 
 int
 ss_cf_table_file_header(ss_file_header *h, unsigned rank[SS_MAX_CFS],
-                        const ss_cf_table *t)
+                        const ss_cf_table *t, const ss_cf_set *live,
+                        const ss_cf_set *dropped)
 {
-    unsigned order[SS_MAX_CFS], i, j, x;
+    unsigned order[SS_MAX_CFS], i, j, x, n = 0;
 
-    h->n_cf = t->count;
     h->cf = calloc(t->count ? t->count : 1, sizeof(ss_cf_entry));
     if (!h->cf)
         return ss_error_set(SS_ENOMEM, "out of memory");
@@ -75,15 +75,46 @@ ss_cf_table_file_header(ss_file_header *h, unsigned rank[SS_MAX_CFS],
      * different orders still merge.  Insertion sort: at most 256 names,
      * and no global comparator state (partitions run on threads). */
     for (i = 0; i < t->count; i++) {
+        rank[i] = 0;
+        if (live && !ss_cf_set_has(live, i) &&
+            !(dropped && ss_cf_set_has(dropped, i)))
+            continue;
         x = i;
-        for (j = i;
+        for (j = n;
              j > 0 && strcmp(t->cf[order[j - 1]].name, t->cf[x].name) > 0; j--)
             order[j] = order[j - 1];
         order[j] = x;
+        n++;
     }
-    for (i = 0; i < t->count; i++) {
+    h->n_cf = n;
+    for (i = 0; i < n; i++) {
         h->cf[i] = t->cf[order[i]];
+        if (live && !ss_cf_set_has(live, order[i]))
+            h->cf[i].flags |= SS_CF_FILE_DROPPED;
         rank[order[i]] = i;
     }
     return 0;
+}
+
+void
+ss_cf_set_after_file(ss_cf_set *set, ss_cf_set *gone,
+                     const unsigned *local_to_cf, const ss_file_header *h)
+{
+    ss_cf_set in;
+    unsigned i;
+
+    memset(&in, 0, sizeof(in));
+    for (i = 0; i < h->n_cf; i++)
+        if (!(h->cf[i].flags & SS_CF_FILE_DROPPED))
+            ss_cf_set_add(&in, local_to_cf[i]);
+    /* Version 2 tables list what the writer had declared, and version 2
+     * had no drops: they only add.  Version 3 tables are exhaustive. */
+    if (h->format < 3 && h->kind == SS_FILE_DELTA) {
+        ss_cf_set_union(set, &in);
+        return;
+    }
+    if (h->kind == SS_FILE_DELTA)
+        for (i = 0; i < SS_MAX_CFS / 64; i++)
+            gone->w[i] |= set->w[i] & ~in.w[i];
+    *set = in;
 }

@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* 2: multi_get (optional).  3: view (optional). */
+/* 2: multi_get (optional).  3: view (optional); cf_live, cf_create,
+ * cf_drop (optional). */
 #define SS_PROVIDER_OPS_VERSION 3u
 
 /* Parsed common options (README "Configuration"). */
@@ -43,16 +44,30 @@ typedef struct ss_config {
 typedef struct ss_cf_table {
     unsigned count;
     ss_cf_entry cf[SS_MAX_CFS];
+    /* Declared with ss_provider_cf (and "default"): every store this
+     * provider loads has them, whatever its version's files say. */
+    ss_cf_set declared;
 } ss_cf_table;
 
 /* Find `name`; declare it if absent.  SS_EINVAL if flags disagree. */
 int ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
                         unsigned flags);
 
-/* A file header whose table is every declared family, sorted by name;
- * rank[id] is the family's file-local id.  Free header->cf after. */
+/* A file header whose table is the families of `live` (NULL: every
+ * family of the table), plus those of `dropped` not in `live` flagged
+ * SS_CF_FILE_DROPPED, sorted by name; rank[id] is the family's
+ * file-local id (0 for families not in the table).  Free header->cf
+ * after. */
 int ss_cf_table_file_header(ss_file_header *h, unsigned rank[SS_MAX_CFS],
-                            const ss_cf_table *t);
+                            const ss_cf_table *t, const ss_cf_set *live,
+                            const ss_cf_set *dropped);
+
+/* The family set after file `h` (its entries mapped to provider ids by
+ * local_to_cf), given `set`, the set before it (empty before a base
+ * file): format/frame.h, FAMILIES.  Families that left the set are
+ * added to `gone` (their keys are gone with them). */
+void ss_cf_set_after_file(ss_cf_set *set, ss_cf_set *gone,
+                          const unsigned *local_to_cf, const ss_file_header *h);
 
 /* What ss_provider_open gives a provider. */
 typedef struct ss_provider_env {
@@ -100,6 +115,17 @@ typedef struct ss_provider_ops {
      * whatever the provider's writer does meanwhile (header,
      * ss_provider_load_view).  Freed with store_free. */
     int (*view)(void **out, void *prov, uint64_t version);
+    /* Optional, all three or none (NULL: every family of the table
+     * exists in every version, and the front refuses ss_store_cf_create
+     * and ss_store_cf_drop).  cf_live: the families of the store (its
+     * version's, plus the batch's creates and drops).  cf_create: family
+     * `cf` (of the table, absent from the store) exists from now on in
+     * the batch, empty.  cf_drop: family `cf` leaves the batch; the front
+     * already removed its keys with remove.  A commit records the set
+     * (frame.h, FAMILIES); abort forgets both. */
+    void (*cf_live)(ss_cf_set *out, void *store);
+    int (*cf_create)(void *store, unsigned cf);
+    int (*cf_drop)(void *store, unsigned cf);
 } ss_provider_ops;
 
 /* Registry: the ops for `name`, or NULL. */

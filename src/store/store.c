@@ -32,6 +32,15 @@
  * freed with its store, its token going stale; without, a raw pointer
  * cannot be invalidated, so the iterator is detached (ss_iter_next
  * refuses it) and stays the caller's to free.
+ * Invariant 7: a store's families are s->live: its version's (the
+ * provider's cf_live at load) plus the batch's creates, less its drops.
+ * Every call naming a family checks it is live (check_store), so a
+ * provider never sees a family its store lacks.  A drop removes the
+ * family's keys through the provider's remove (as remove_range does),
+ * then tells the provider (cf_drop), which records the drop in its
+ * commit (format/frame.h, FAMILIES).  Families declared with
+ * ss_provider_cf are in every store the provider loads and cannot be
+ * dropped.
  *
  *   store:  OPEN --commit--> COMMITTED --next writable load--> STALE
  *             \---abort----> ABORTED      (free from any state)
@@ -79,6 +88,9 @@ struct ss_store {
     bool stale; /* committed, then the provider loaded another writer */
     uint64_t version;
     uint64_t mods;
+    ss_cf_set live;       /* its families (invariant 7) */
+    ss_cf_set dropped;    /* dropped by this store's batch */
+    bool all_live;        /* provider without cf_live: every family */
     ss_iter *iters;       /* live iterators, freed or detached with it */
     ss_store *next_other; /* the next in p->others */
 };
@@ -139,6 +151,7 @@ ss_provider_open(ss_provider **out, const char *location,
     }
     if ((rc = ss_cf_table_declare(&id, &p->cfs, "default", 0)) < 0)
         goto fail;
+    ss_cf_set_add(&p->cfs.declared, id);
     if ((rc = ss_storage_open(&p->storage, location)) < 0)
         goto fail;
     env.location = p->location;
@@ -187,6 +200,7 @@ ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
     before = p->cfs.count;
     if ((rc = ss_cf_table_declare(out, &p->cfs, name, flags)) < 0)
         return rc;
+    ss_cf_set_add(&p->cfs.declared, *out);
     if (p->cfs.count != before)
         return p->ops->cf_added(p->impl, *out);
     return 0;
@@ -270,6 +284,10 @@ load(ss_store **out, ss_provider *p, uint64_t version, load_mode mode)
     s->readonly = readonly;
     s->version = version;
     s->state = ST_OPEN;
+    if (p->ops->cf_live)
+        p->ops->cf_live(&s->live, s->impl);
+    else
+        s->all_live = true;
     if (!readonly) {
         p->writer = s;
     } else {
@@ -435,6 +453,15 @@ check_store(const ss_store *s, const char *fn, unsigned cf, int need)
                             "%s: column family %u is not "
                             "declared",
                             fn, cf);
+    if (!s->all_live && !ss_cf_set_has(&s->live, cf) &&
+        ss_cf_set_has(&s->dropped, cf))
+        return ss_error_set(SS_EINVAL, "%s: family '%s' was dropped", fn,
+                            s->p->cfs.cf[cf].name);
+    if (!s->all_live && !ss_cf_set_has(&s->live, cf))
+        return ss_error_set(SS_EINVAL,
+                            "%s: family '%s' does not exist in this "
+                            "store (version %" PRIu64 ")",
+                            fn, s->p->cfs.cf[cf].name, s->version);
     return 0;
 }
 
@@ -844,4 +871,118 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
     }
     s->p->ops->iter_free(it);
     return rc == SS_EDONE ? 0 : rc;
+}
+
+/* ---------------------------------------------------------------- families */
+
+int
+ss_store_cf_create(unsigned *out, ss_store *s, const char *name, unsigned flags)
+{
+    const char *fn = "ss_store_cf_create";
+    unsigned id, before;
+    int rc;
+
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, SS_CF_DEFAULT, NEED_WRITE)) < 0)
+        return rc;
+    if (!out || !name)
+        return ss_error_set(SS_EINVAL, "%s: out or name is NULL", fn);
+    if (!s->p->ops->cf_create)
+        return ss_error_set(SS_EINVAL,
+                            "%s('%s'): provider '%s' cannot create "
+                            "families in a store (use ss_provider_cf)",
+                            fn, name, s->p->ops->name);
+    before = s->p->cfs.count;
+    if ((rc = ss_cf_table_declare(&id, &s->p->cfs, name, flags)) < 0)
+        return ss_error_wrap(rc, "%s", fn);
+    if (s->p->cfs.count != before &&
+        (rc = s->p->ops->cf_added(s->p->impl, id)) < 0)
+        return rc;
+    if (!ss_cf_set_has(&s->live, id)) {
+        if ((rc = s->p->ops->cf_create(s->impl, id)) < 0)
+            return ss_error_wrap(rc, "%s('%s')", fn, name);
+        ss_cf_set_add(&s->live, id);
+    }
+    *out = id;
+    return 0;
+}
+
+int
+ss_store_cf_drop(ss_store *s, unsigned cf)
+{
+    const char *fn = "ss_store_cf_drop";
+    ss_slice none = {"", 0};
+    ss_scan scan;
+    ss_slice k;
+    void *it = NULL;
+    uint64_t removed = 0;
+    int rc;
+
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, cf, NEED_WRITE)) < 0)
+        return rc;
+    if (cf == SS_CF_DEFAULT)
+        return ss_error_set(SS_EINVAL,
+                            "%s: the default family cannot be "
+                            "dropped",
+                            fn);
+    if (ss_cf_set_has(&s->p->cfs.declared, cf))
+        return ss_error_set(SS_EINVAL,
+                            "%s: family '%s' was declared with "
+                            "ss_provider_cf, so every store of this "
+                            "provider has it; it cannot be dropped",
+                            fn, s->p->cfs.cf[cf].name);
+    if (!s->p->ops->cf_drop)
+        return ss_error_set(SS_EINVAL, "%s: provider '%s' cannot drop families",
+                            fn, s->p->ops->name);
+    /* Invariant 7: the keys go through remove, so the provider's batch,
+     * key count and memory budget see them go. */
+    scan.prefix = scan.start = scan.end = none;
+    if ((rc = s->p->ops->iter(&it, s->impl, cf, &scan)) < 0)
+        return rc;
+    while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
+        if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0) {
+            rc = ss_error_wrap(rc,
+                               "%s('%s'): after removing %" PRIu64
+                               " keys (abort the batch)",
+                               fn, s->p->cfs.cf[cf].name, removed);
+            break;
+        }
+        removed++;
+    }
+    s->p->ops->iter_free(it);
+    if (rc != SS_EDONE)
+        return rc;
+    if ((rc = s->p->ops->cf_drop(s->impl, cf)) < 0)
+        return rc;
+    ss_cf_set_del(&s->live, cf);
+    ss_cf_set_add(&s->dropped, cf);
+    return 0;
+}
+
+int
+ss_store_cf_list(ss_cf_info *out, size_t cap, ss_store *s)
+{
+    const char *fn = "ss_store_cf_list";
+    unsigned i;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, SS_CF_DEFAULT, NEED_READ)) < 0)
+        return rc;
+    if (cap > 0 && !out)
+        return ss_error_set(SS_EINVAL, "%s: out is NULL with cap %zu", fn, cap);
+    for (i = 0; i < s->p->cfs.count; i++) {
+        if (!s->all_live && !ss_cf_set_has(&s->live, i))
+            continue;
+        if (n < cap) {
+            out[n].id = i;
+            out[n].flags = s->p->cfs.cf[i].flags & SS_CF_ORDERED;
+            snprintf(out[n].name, sizeof(out[n].name), "%s",
+                     s->p->cfs.cf[i].name);
+        }
+        n++;
+    }
+    return (int)n;
 }

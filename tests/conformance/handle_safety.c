@@ -62,6 +62,7 @@ expect_store_stale(ss_test *t, ss_store *s, unsigned ord)
     int status[1];
     ss_iter *it = NULL;
     uint64_t ver = 77;
+    unsigned fam;
 
     SS_CHECK_ERR_MSG(SS_EINVAL, ss_store_get(&v, s, SS_CF_DEFAULT, BS(B("k"))),
                      "ss_store_get: store " STALE);
@@ -76,6 +77,12 @@ expect_store_stale(ss_test *t, ss_store *s, unsigned ord)
     SS_CHECK_ERR_MSG(SS_EINVAL,
                      ss_store_remove_range(s, ord, BS(B("a")), BS(B(""))),
                      "ss_store_remove_range: store " STALE);
+    SS_CHECK_ERR_MSG(SS_EINVAL, ss_store_cf_create(&fam, s, "n", 0),
+                     "ss_store_cf_create: store " STALE);
+    SS_CHECK_ERR_MSG(SS_EINVAL, ss_store_cf_drop(s, ord),
+                     "ss_store_cf_drop: store " STALE);
+    SS_CHECK_ERR_MSG(SS_EINVAL, ss_store_cf_list(NULL, 0, s),
+                     "ss_store_cf_list: store " STALE);
     SS_CHECK_ERR_MSG(SS_EINVAL, ss_store_commit(&ver, s),
                      "ss_store_commit: store " STALE);
     SS_CHECK_EQ_U64(ver, 77);

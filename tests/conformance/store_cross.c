@@ -3,7 +3,10 @@
  * gives the same contents whichever provider wrote it.  The memory
  * provider and the rocksdb provider in changelog mode write the same
  * delta/snapshot files; each must load every version the other wrote,
- * byte for byte, across removes, an ordered family and a snapshot.
+ * byte for byte, across removes, an ordered family and a snapshot --
+ * and the same family set: family "tmp" is created mid-batch at v2,
+ * dropped and created again (empty, then one key) at v3, dropped at v5
+ * (format/frame.h FAMILIES), with snapshots at v3 and v6 merging those.
  */
 #include "harness.h"
 
@@ -48,6 +51,62 @@ expected(char *buf, size_t len, unsigned f, unsigned i, unsigned v)
     return buf;
 }
 
+/* The family work of batch v (on top of the keys). */
+static void
+families_batch(ss_test *t, ss_store *s, unsigned v)
+{
+    char key[32];
+    unsigned tmp, i;
+
+    if (v == 2) {
+        SS_CHECK_OK(ss_store_cf_create(&tmp, s, "tmp", 0));
+        for (i = 0; i < 50; i++) {
+            snprintf(key, sizeof(key), "t-%05u", i);
+            SS_CHECK_OK(ss_store_put(s, tmp, SS_STR(key), SS_STR("v2")));
+        }
+    } else if (v == 3 || v == 5) {
+        SS_CHECK_OK(ss_store_cf_create(&tmp, s, "tmp", 0)); /* its id */
+        SS_CHECK_OK(ss_store_cf_drop(s, tmp));
+        if (v == 3) {
+            SS_CHECK_OK(ss_store_cf_create(&tmp, s, "tmp", 0));
+            SS_CHECK_OK(ss_store_put(s, tmp, SS_STR("t-00007"), SS_STR("v3")));
+        }
+    }
+}
+
+/* Version v's families, and the contents of "tmp". */
+static void
+check_families(ss_test *t, ss_store *s, unsigned v)
+{
+    ss_cf_info info[4];
+    ss_slice got;
+    ss_iter *it = NULL;
+    int n, i, tmp = -1, rc;
+    size_t keys = 0;
+
+    n = ss_store_cf_list(info, 4, s);
+    SS_CHECK(n == (v >= 2 && v <= 4 ? 3 : 2));
+    for (i = 0; i < n && i < 4; i++) {
+        SS_CHECK(strcmp(info[i].name, "default") == 0 ||
+                 strcmp(info[i].name, "by-time") == 0 ||
+                 strcmp(info[i].name, "tmp") == 0);
+        if (strcmp(info[i].name, "tmp") == 0)
+            tmp = (int)info[i].id;
+    }
+    if (tmp < 0)
+        return;
+    SS_CHECK_OK(ss_store_iter(&it, s, (unsigned)tmp));
+    while ((rc = ss_iter_next(it, NULL, NULL)) == 0)
+        keys++;
+    SS_CHECK_RC(SS_EDONE, rc);
+    ss_iter_free(it);
+    SS_CHECK(keys == (v == 2 ? 50u : 1u));
+    if (v >= 3) {
+        SS_CHECK_OK(ss_store_get(&got, s, (unsigned)tmp, SS_STR("t-00007")));
+        SS_CHECK(got.len == 2 && memcmp(got.data, "v3", 2) == 0);
+    }
+}
+
 static void
 write_versions(ss_test *t, ss_provider *p, unsigned cf[2])
 {
@@ -67,6 +126,7 @@ write_versions(ss_test *t, ss_provider *p, unsigned cf[2])
                         s, cf[f], SS_STR(key),
                         SS_STR(expected(val, sizeof(val), f, i, v))));
             }
+        families_batch(t, s, v);
         SS_CHECK_OK(ss_store_commit(NULL, s));
         ss_store_free(s);
         SS_CHECK_OK(ss_provider_maintenance(p));
@@ -107,6 +167,7 @@ check_version(ss_test *t, ss_store *s, unsigned cf[2], unsigned v)
         SS_CHECK(n == 0);
         ss_iter_free(it);
     }
+    check_families(t, s, v);
 }
 
 /* Every version read-only and as a read view (from files); then the

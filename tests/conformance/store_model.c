@@ -28,7 +28,11 @@
  * the same directory (files only; random compression and
  * max_versions_in_memory, families declared in random order), read-only
  * loads, read views kept open across all of that (checked whole, and
- * iterated while the writer writes), and maintenance.
+ * iterated while the writer writes), and maintenance; and family "dyn",
+ * never declared: created and dropped mid-batch (ss_store_cf_create /
+ * ss_store_cf_drop), so the model keeps which versions have it (vdyn)
+ * and checks every store's family list (ss_store_cf_list) and that calls
+ * on a family the store lacks are refused.
  *
  * What is checked:
  * - the touched key after each put/remove; full contents (iteration and a
@@ -54,15 +58,17 @@
 #include <string.h>
 #include <time.h>
 
-#define NCF 3
+#define NCF 4
+#define DYN 3 /* created and dropped in batches, never declared */
+#define NO_ID 0xffffffffu
 #define POOL_KEYS 72
 #define MAX_KEY 64
 #define MAX_VAL 300
 #define RETAIN 6
 #define DEFAULT_STEPS 10000
 
-static const char *const cf_names[NCF] = {NULL, "ord", "aux"};
-static const unsigned cf_flags[NCF] = {0, SS_CF_ORDERED, 0};
+static const char *const cf_names[NCF] = {NULL, "ord", "aux", "dyn"};
+static const unsigned cf_flags[NCF] = {0, SS_CF_ORDERED, 0, 0};
 #define ORD 1
 
 typedef uint32_t contents[NCF][POOL_KEYS];
@@ -79,6 +85,7 @@ typedef struct mview {
     ss_store *s;
     uint64_t v;
     contents c;
+    int dyn; /* its version has family "dyn" */
 } mview;
 
 typedef struct model {
@@ -91,6 +98,7 @@ typedef struct model {
     pkey pool[POOL_KEYS];
 
     contents *ver;       /* committed versions 0..latest */
+    unsigned char *vdyn; /* version has family "dyn" */
     unsigned char *sure; /* version must load (retention) */
     uint64_t latest;
     uint64_t cap;
@@ -100,11 +108,12 @@ typedef struct model {
     ss_store *s;   /* the writable store, or NULL */
     uint64_t base; /* version s was loaded at */
     contents cur;  /* s's contents, uncommitted changes included */
+    int cur_dyn;   /* s has family "dyn" */
     uint32_t next_val;
     mview views[MAX_VIEWS];
     int nviews;
 
-    unsigned long n_ops[16];
+    unsigned long n_ops[32];
 } model;
 
 /* ---------------------------------------------------------------- prng */
@@ -123,6 +132,17 @@ static uint64_t
 below(model *m, uint64_t n)
 {
     return n ? rnd(m) % n : 0;
+}
+
+/* A family the writable store has. */
+static int
+pick_f(model *m)
+{
+    int f = (int)below(m, NCF);
+
+    if (f == DYN && !m->cur_dyn)
+        f = (int)below(m, DYN);
+    return f;
 }
 
 static uint64_t
@@ -315,9 +335,40 @@ check_iter(model *m, ss_iter *it, const contents *c, int f,
                 count, expected);
 }
 
+/* s's families are the declared ones plus "dyn" if `dyn`; learns the
+ * id of "dyn" (a fresh provider learns it from the files). */
+static void
+check_families(model *m, ss_store *s, int dyn)
+{
+    ss_test *t = m->t;
+    ss_cf_info info[NCF + 1];
+    ss_slice got;
+    int n, i, f, found[NCF] = {0};
+
+    n = ss_store_cf_list(info, NCF + 1, s);
+    SS_CHECK_EQ_U64((uint64_t)n, (uint64_t)(DYN + (dyn ? 1 : 0)));
+    for (i = 0; i < n; i++) {
+        for (f = 0; f < NCF; f++)
+            if (strcmp(info[i].name, cf_names[f] ? cf_names[f] : "default") ==
+                0)
+                break;
+        if (f == NCF || found[f])
+            SS_FAIL("family list names '%s'", info[i].name);
+        found[f] = 1;
+        SS_CHECK_EQ_U64(info[i].flags, cf_flags[f]);
+        if (f == DYN)
+            m->cf[DYN] = info[i].id;
+        else
+            SS_CHECK_EQ_U64(info[i].id, m->cf[f]);
+    }
+    if (!dyn && m->cf[DYN] != NO_ID)
+        SS_CHECK_ERR(SS_EINVAL,
+                     ss_store_get(&got, s, m->cf[DYN], key_slice(m, 0)));
+}
+
 /* Everything in `s` equals `c`: every family iterated, every key got. */
 static void
-check_all(model *m, ss_store *s, const contents *c)
+check_all(model *m, ss_store *s, const contents *c, int dyn)
 {
     ss_test *t = m->t;
     unsigned char all[POOL_KEYS];
@@ -325,8 +376,14 @@ check_all(model *m, ss_store *s, const contents *c)
     size_t i;
     int f;
 
+    check_families(m, s, dyn);
     memset(all, 1, sizeof(all));
     for (f = 0; f < NCF; f++) {
+        if (f == DYN && !dyn) {
+            for (i = 0; i < POOL_KEYS; i++)
+                SS_CHECK((*c)[f][i] == 0);
+            continue;
+        }
         SS_CHECK_OK(ss_store_iter(&it, s, m->cf[f]));
         check_iter(m, it, c, f, all);
         for (i = 0; i < POOL_KEYS; i++)
@@ -374,9 +431,11 @@ push_version(model *m, const contents *c)
         m->cap = m->cap ? m->cap * 2 : 64;
         m->ver = realloc(m->ver, m->cap * sizeof(contents));
         m->sure = realloc(m->sure, m->cap);
-        SS_CHECK(m->ver != NULL && m->sure != NULL);
+        m->vdyn = realloc(m->vdyn, m->cap);
+        SS_CHECK(m->ver != NULL && m->sure != NULL && m->vdyn != NULL);
     }
     memcpy(m->ver[v], *c, sizeof(contents));
+    m->vdyn[v] = (unsigned char)m->cur_dyn;
     m->sure[v] = 1;
     m->latest = v;
 }
@@ -409,7 +468,7 @@ load_version(model *m, uint64_t v, int readonly)
                 m->sure[v] ? "within" : "outside", rc, ss_strerror(rc));
     SS_CHECK(s != NULL);
     SS_CHECK_EQ_U64(ss_store_version(s), v);
-    check_all(m, s, &m->ver[v]);
+    check_all(m, s, &m->ver[v], m->vdyn[v]);
     return s;
 }
 
@@ -443,6 +502,7 @@ open_store(model *m, uint64_t v)
     m->s = s;
     m->base = v;
     memcpy(m->cur, m->ver[v], sizeof(contents));
+    m->cur_dyn = m->vdyn[v];
 }
 
 static void
@@ -462,7 +522,7 @@ reopen_provider(model *m)
                                       "max_versions_in_memory=2",
                                       "max_versions_in_memory=3"};
     ss_test *t = m->t;
-    int order[NCF] = {1, 2, 0}, i, j, x;
+    int order[DYN] = {1, 2, 0}, i, j, x;
 
     drop_store(m);
     m->nviews = 0; /* closing the provider frees its views */
@@ -473,14 +533,15 @@ reopen_provider(model *m)
                      mem[below(m, 3)], comp[below(m, 3)]);
     /* Families are matched by name, whatever order they are declared
      * in. */
-    for (i = NCF - 1; i > 0; i--) {
+    for (i = DYN - 1; i > 0; i--) {
         j = (int)below(m, (uint64_t)i + 1);
         x = order[i];
         order[i] = order[j];
         order[j] = x;
     }
     m->cf[0] = SS_CF_DEFAULT;
-    for (i = 0; i < NCF; i++)
+    m->cf[DYN] = NO_ID; /* learned from a load, or made by a create */
+    for (i = 0; i < DYN; i++)
         if (cf_names[order[i]])
             SS_CHECK_OK(ss_provider_cf(&m->cf[order[i]], m->p,
                                        cf_names[order[i]], cf_flags[order[i]]));
@@ -494,7 +555,7 @@ op_put(model *m)
 {
     ss_test *t = m->t;
     unsigned char buf[MAX_VAL];
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t i = below(m, POOL_KEYS), n;
     uint32_t id = ++m->next_val;
 
@@ -509,7 +570,7 @@ static void
 op_remove(model *m)
 {
     ss_test *t = m->t;
-    int f = (int)below(m, NCF), tries;
+    int f = pick_f(m), tries;
     size_t i = below(m, POOL_KEYS);
 
     /* Half the time look for a present key. */
@@ -526,7 +587,7 @@ op_get(model *m)
     ss_test *t = m->t;
     unsigned char k[MAX_KEY];
     ss_slice got;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t i, n;
 
     if (below(m, 4) == 0) {
@@ -548,7 +609,7 @@ op_iterate(model *m)
     ss_test *t = m->t;
     unsigned char all[POOL_KEYS];
     ss_iter *it = NULL;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
 
     memset(all, 1, sizeof(all));
     SS_CHECK_OK(ss_store_iter(&it, m->s, m->cf[f]));
@@ -626,7 +687,7 @@ op_iterate_writes(model *m)
     unsigned char lo[MAX_KEY + 1], hi[MAX_KEY + 1];
     ss_iter *it = NULL;
     ss_slice k, v;
-    int f = (int)below(m, NCF), idx, last = -1, rc, kind = (int)below(m, 3);
+    int f = pick_f(m), idx, last = -1, rc, kind = (int)below(m, 3);
     size_t nlo = 0, nhi = 0, i, n, w;
     const pkey *pk;
 
@@ -706,7 +767,7 @@ op_prefix_scan(model *m)
     ss_test *t = m->t;
     unsigned char pre[MAX_KEY + 1], want[POOL_KEYS];
     ss_iter *it = NULL;
-    int f = (int)below(m, NCF);
+    int f = pick_f(m);
     size_t n = pick_bound(m, pre), i;
 
     for (i = 0; i < POOL_KEYS; i++)
@@ -733,6 +794,48 @@ op_range_scan(model *m)
     SS_CHECK_OK(ss_store_range_scan(
         &it, m->s, m->cf[ORD], ss_test_slice(lo, nlo), ss_test_slice(hi, nhi)));
     check_iter(m, it, &m->cur, ORD, want);
+}
+
+/* Create "dyn" (or, if the store has it, create it again: same id). */
+static void
+op_cf_create(model *m)
+{
+    ss_test *t = m->t;
+    unsigned id = NO_ID;
+    size_t i;
+
+    SS_CHECK_OK(ss_store_cf_create(&id, m->s, "dyn", cf_flags[DYN]));
+    if (m->cur_dyn || m->cf[DYN] != NO_ID)
+        SS_CHECK_EQ_U64(id, m->cf[DYN]);
+    m->cf[DYN] = id;
+    if (!m->cur_dyn) {
+        m->cur_dyn = 1;
+        for (i = 0; i < POOL_KEYS; i++)
+            SS_CHECK(m->cur[DYN][i] == 0);
+        SS_CHECK_EQ_U64(family_size(t, m->s, id), 0);
+    }
+    check_families(m, m->s, 1);
+}
+
+/* Drop "dyn" with its keys (refused if the store lacks it). */
+static void
+op_cf_drop(model *m)
+{
+    ss_test *t = m->t;
+    ss_slice got;
+
+    if (!m->cur_dyn) {
+        if (m->cf[DYN] != NO_ID)
+            SS_CHECK_ERR(SS_EINVAL, ss_store_cf_drop(m->s, m->cf[DYN]));
+        return;
+    }
+    SS_CHECK_OK(ss_store_cf_drop(m->s, m->cf[DYN]));
+    m->cur_dyn = 0;
+    memset(m->cur[DYN], 0, sizeof(m->cur[DYN]));
+    SS_CHECK_ERR_MSG(SS_EINVAL,
+                     ss_store_get(&got, m->s, m->cf[DYN], key_slice(m, 0)),
+                     "dropped");
+    check_families(m, m->s, 0);
 }
 
 static void
@@ -814,7 +917,7 @@ op_readonly(model *m)
                      ss_store_put(ro, m->cf[0], key_slice(m, 0), BS(B("ro"))));
     ss_store_free(ro);
     /* The writable store is unaffected. */
-    check_key(m, m->s, &m->cur, (int)below(m, NCF), below(m, POOL_KEYS));
+    check_key(m, m->s, &m->cur, pick_f(m), below(m, POOL_KEYS));
 }
 
 static void
@@ -834,7 +937,7 @@ op_maintenance(model *m)
     ro = load_version(m, oldest, 1);
     ss_store_free(ro);
     /* The open store is unaffected. */
-    check_key(m, m->s, &m->cur, (int)below(m, NCF), below(m, POOL_KEYS));
+    check_key(m, m->s, &m->cur, pick_f(m), below(m, POOL_KEYS));
 }
 
 /* Iterate view `x` while the writer writes between the steps: the
@@ -844,7 +947,8 @@ view_iterate_writes(model *m, mview *x)
 {
     ss_test *t = m->t;
     unsigned char seen[POOL_KEYS] = {0}, touched[POOL_KEYS], buf[MAX_VAL];
-    int f = (int)below(m, NCF), idx, last = -1, rc;
+    /* A declared family: both the view and the writer have it. */
+    int f = (int)below(m, DYN), idx, last = -1, rc;
     size_t count = 0, expected = 0, i, n;
     ss_iter *it = NULL;
     ss_slice k, v;
@@ -899,6 +1003,7 @@ op_view(model *m)
             x->s = s;
             x->v = v;
             memcpy(x->c, m->ver[v], sizeof(contents));
+            x->dyn = m->vdyn[v];
             if (below(m, 4) == 0)
                 SS_CHECK_ERR(
                     SS_EINVAL,
@@ -911,7 +1016,7 @@ op_view(model *m)
         view_iterate_writes(m, x);
         return;
     }
-    check_all(m, x->s, &x->c);
+    check_all(m, x->s, &x->c, x->dyn);
     if (r == 1) {
         ss_store_free(x->s);
         *x = m->views[--m->nviews];
@@ -934,6 +1039,8 @@ enum {
     OP_READONLY,
     OP_MAINT,
     OP_VIEW,
+    OP_CF_CREATE,
+    OP_CF_DROP,
     N_OPS
 };
 
@@ -957,6 +1064,8 @@ static const struct {
     [OP_READONLY] = {"readonly", op_readonly, 4},
     [OP_MAINT] = {"maintenance", op_maintenance, 3},
     [OP_VIEW] = {"view", op_view, 6},
+    [OP_CF_CREATE] = {"cf_create", op_cf_create, 3},
+    [OP_CF_DROP] = {"cf_drop", op_cf_drop, 2},
 };
 
 static uint64_t
@@ -1031,6 +1140,7 @@ test_model__random_ops(ss_test *t)
         printf("\n");
     }
     free(m->ver);
+    free(m->vdyn);
     free(m->sure);
     free(m);
 }

@@ -394,6 +394,69 @@ test_views__many_views_and_version_zero(ss_test *t)
     contents_free(&c1);
 }
 
+/* Whether `s` lists family `name`; its id in *id. */
+static int
+has_family(ss_test *t, ss_store *s, const char *name, unsigned *id)
+{
+    ss_cf_info info[8];
+    int n, i;
+
+    n = ss_store_cf_list(info, 8, s);
+    SS_CHECK(n >= 1 && n <= 8);
+    for (i = 0; i < n; i++)
+        if (strcmp(info[i].name, name) == 0) {
+            *id = info[i].id;
+            return 1;
+        }
+    return 0;
+}
+
+/* A view keeps its version's family set: a family the writer drops (in
+ * the batch and committed) stays in the view with its keys; one the
+ * writer creates later never appears in it. */
+static void
+test_views__family_set_of_its_version(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t);
+    ss_store *w, *view, *old;
+    unsigned tmp, id, later;
+    char k[32];
+    uint64_t v;
+
+    w = ss_test_load(t, p, 0);
+    SS_CHECK_OK(ss_store_cf_create(&tmp, w, "tmp", SS_CF_ORDERED));
+    SS_CHECK_OK(ss_store_put(w, tmp, key_of(k, 1), SS_STR("one")));
+    SS_CHECK_OK(ss_store_put(w, tmp, key_of(k, 2), SS_STR("two")));
+    v = commit_store(t, w);
+    ss_store_free(w);
+
+    view = view_of(t, p, v);
+    w = ss_test_load(t, p, v);
+    SS_CHECK_OK(ss_store_cf_drop(w, tmp));
+    SS_CHECK(has_family(t, view, "tmp", &id) && id == tmp);
+    SS_CHECK_EQ_U64(family_size(t, view, tmp), 2);
+    SS_CHECK_EQ_U64(commit_store(t, w), v + 1);
+    ss_store_free(w);
+    w = ss_test_load(t, p, v + 1);
+    SS_CHECK_OK(ss_store_cf_create(&later, w, "later", 0));
+    SS_CHECK_OK(ss_store_put(w, later, key_of(k, 3), SS_STR("three")));
+    SS_CHECK_EQ_U64(commit_store(t, w), v + 2);
+    ss_store_free(w);
+
+    SS_CHECK(has_family(t, view, "tmp", &id));
+    SS_CHECK(!has_family(t, view, "later", &id));
+    SS_CHECK_EQ_U64(family_size(t, view, tmp), 2);
+    expect_get(t, view, tmp, B("k00002"), B("two"));
+    /* A view of the version between: no "tmp", no "later". */
+    old = view_of(t, p, v + 1);
+    SS_CHECK(!has_family(t, old, "tmp", &id));
+    SS_CHECK(!has_family(t, old, "later", &id));
+    SS_CHECK_ERR(SS_EINVAL,
+                 ss_store_get(&(ss_slice){0}, old, tmp, key_of(k, 1)));
+    ss_store_free(old);
+    ss_store_free(view);
+}
+
 static const ss_test_case cases[] = {
     SS_TEST(views, latest_while_writer_goes_on),
     SS_TEST(views, base_of_open_batch),
@@ -401,6 +464,7 @@ static const ss_test_case cases[] = {
     SS_TEST(views, older_versions_and_moves),
     SS_TEST(views, refuses_writes_closes_with_provider),
     SS_TEST(views, many_views_and_version_zero),
+    SS_TEST(views, family_set_of_its_version),
     SS_TEST_END,
 };
 

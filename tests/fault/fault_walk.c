@@ -24,6 +24,12 @@
  * A read view of the commit's base, open across the batch and the
  * faulted commit, reads the base exactly afterwards.
  * The number of fault points walked is printed per provider and mode.
+ *
+ * The families walk (commit_families_every_point) does the same on a
+ * checkpoint with families created mid-batch (format/frame.h, FAMILIES)
+ * and a walked commit that drops one, drops and creates another again,
+ * and creates a third; after each fault the newest version and the one
+ * below must also have exactly their family sets and contents.
  */
 #define _XOPEN_SOURCE 700
 
@@ -69,10 +75,15 @@ typedef struct walk {
     unsigned points;
 } walk;
 
+/* Set while the families walk runs (prepare, commit_version and
+ * verify_after then do its family work and checks). */
+static int families_walk;
+
 static void
 test_fault__cleanup(ss_test *t)
 {
     (void)t;
+    families_walk = 0;
     ss_fault_disarm();
     ss_fault_set_root(NULL);
 }
@@ -97,6 +108,65 @@ check_exact(ss_test *t, ss_store *s, unsigned ord, uint64_t version)
         SS_FAIL("wrong contents: %s", why);
 }
 
+/* The families walk: "fam" made at v3 with 20 keys, "gone" at v7 with 5;
+ * batch 9 drops "fam", drops "gone" and creates it again with one key,
+ * and creates "new" with one key.  Versions above 9 keep 9's families. */
+static void
+fam_batch(ss_test *t, ss_store *s, uint64_t v)
+{
+    char key[16];
+    unsigned id, i;
+
+    if (v == 3 || v == 7) {
+        SS_CHECK_OK(ss_store_cf_create(&id, s, v == 3 ? "fam" : "gone", 0));
+        for (i = 0; i < (v == 3 ? 20u : 5u); i++) {
+            snprintf(key, sizeof(key), "f%02u", i);
+            SS_CHECK_OK(ss_store_put(s, id, SS_STR(key), SS_STR(key)));
+        }
+    } else if (v == 9) {
+        SS_CHECK_OK(ss_store_cf_create(&id, s, "fam", 0)); /* its id */
+        SS_CHECK_OK(ss_store_cf_drop(s, id));
+        SS_CHECK_OK(ss_store_cf_create(&id, s, "gone", 0));
+        SS_CHECK_OK(ss_store_cf_drop(s, id));
+        SS_CHECK_OK(ss_store_cf_create(&id, s, "gone", 0));
+        SS_CHECK_OK(ss_store_put(s, id, SS_STR("g"), SS_STR("9")));
+        SS_CHECK_OK(ss_store_cf_create(&id, s, "new", 0));
+        SS_CHECK_OK(ss_store_put(s, id, SS_STR("n"), SS_STR("9")));
+    }
+}
+
+/* s (version v of the families walk) has exactly v's families. */
+static void
+fam_check(ss_test *t, ss_store *s, uint64_t v)
+{
+    ss_cf_info info[8];
+    ss_iter *it;
+    size_t want_keys;
+    int n, i, j;
+    const char *want[3];
+    int n_want = 0;
+
+    if (v >= 3 && v <= 8)
+        want[n_want++] = "fam";
+    if (v >= 7)
+        want[n_want++] = "gone";
+    if (v >= 9)
+        want[n_want++] = "new";
+    n = ss_store_cf_list(info, 8, s);
+    if (n != 2 + n_want)
+        SS_FAIL("version %" PRIu64 " has %d families, expected %d", v, n,
+                2 + n_want);
+    for (j = 0; j < n_want; j++) {
+        for (i = 0; i < n && strcmp(info[i].name, want[j]) != 0; i++)
+            ;
+        if (i == n)
+            SS_FAIL("version %" PRIu64 " lacks family %s", v, want[j]);
+        want_keys = strcmp(want[j], "fam") == 0 ? 20 : v >= 9 ? 1 : 5;
+        SS_CHECK_OK(ss_store_iter(&it, s, info[i].id));
+        SS_CHECK_EQ_U64(drain_count(t, it), want_keys);
+    }
+}
+
 /* Commit version v on p (loaded fresh or from memory at v - 1). */
 static void
 commit_version(ss_test *t, ss_provider *p, unsigned ord, uint64_t v)
@@ -104,6 +174,8 @@ commit_version(ss_test *t, ss_provider *p, unsigned ord, uint64_t v)
     ss_store *s = ss_test_load(t, p, v - 1);
 
     SS_CHECK_OK(model_apply(s, ord, v));
+    if (families_walk)
+        fam_batch(t, s, v);
     SS_CHECK_EQ_U64(commit_store(t, s), v);
     ss_store_free(s);
 }
@@ -240,6 +312,15 @@ verify_after(ss_test *t, walk *w, uint64_t old_v, uint64_t new_v, int ok,
 
     p = open_at(t, w->ck, &ord);
     SS_CHECK_OK(ss_provider_latest(&latest, p));
+    if (families_walk && latest >= 2) { /* the families walk */
+        s = ss_test_load_ro(t, p, latest);
+        fam_check(t, s, latest);
+        ss_store_free(s);
+        s = ss_test_load_ro(t, p, latest - 1);
+        fam_check(t, s, latest - 1);
+        ss_store_free(s);
+        s = NULL;
+    }
     if (latest != old_v && latest != new_v)
         SS_FAIL("newest version is %" PRIu64 ", expected %" PRIu64
                 " or %" PRIu64,
@@ -335,6 +416,8 @@ walk_commit(ss_test *t, walk *w, const walk_mode *m)
         view = NULL;
         SS_CHECK_OK(ss_provider_load_view(&view, p, 8));
         SS_CHECK_OK(model_apply(s, ord, 9));
+        if (families_walk)
+            fam_batch(t, s, 9);
         ss_error_clear();
         ss_fault_arm(m->mask, n, m->mode);
         rc = ss_store_commit(&nv, s);
@@ -387,6 +470,27 @@ test_fault__commit_every_point(ss_test *t)
         total += walk_commit(t, &w, &mutating_modes[i]);
     walk_free(&w);
     printf("fault walk [%s] commit: %u fault points in all\n",
+           t->provider->name, total);
+    SS_CHECK(total > 0);
+}
+
+/* Commit with family creates and drops. */
+static void
+test_fault__commit_families_every_point(ss_test *t)
+{
+    walk w;
+    unsigned total = 0;
+
+    families_walk = 1;
+    prepare(t, &w);
+    ss_fault_set_root(w.ck);
+    /* EIO at every call and a crash after every mutating one: the other
+     * modes fail the same calls (the plain walk covers them). */
+    total += walk_commit(t, &w, &mutating_modes[0]);
+    total += walk_commit(t, &w, &mutating_modes[3]);
+    walk_free(&w);
+    families_walk = 0;
+    printf("fault walk [%s] commit with families: %u fault points in all\n",
            t->provider->name, total);
     SS_CHECK(total > 0);
 }
@@ -531,6 +635,7 @@ test_fault__load_every_point(ss_test *t)
 
 static const ss_test_case tests[] = {
     SS_TEST(fault, commit_every_point),
+    SS_TEST(fault, commit_families_every_point),
     SS_TEST(fault, maintenance_every_point),
     SS_TEST(fault, load_every_point),
     SS_TEST_CLEANUP(fault),

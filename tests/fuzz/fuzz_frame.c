@@ -150,6 +150,10 @@ parse_frame(ss_storage *st, unsigned kind, uint64_t version)
         return;
     }
     while ((rc = ss_frame_reader_next(&fr, &rec)) == 0) {
+        /* A family drop (op 3, format 3) has no key. */
+        if (rec.op == SS_OP_CF_DROP && rec.klen == 0 && rec.vlen == 0 &&
+            fr.header.format == 3 && rec.cf < fr.header.n_cf)
+            continue;
         if (rec.klen < 1 || rec.klen > SS_MAX_KEY_LEN ||
             rec.cf >= fr.header.n_cf ||
             (rec.op != SS_OP_PUT && rec.op != SS_OP_REMOVE))

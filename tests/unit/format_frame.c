@@ -4,6 +4,7 @@
  */
 #include "checkpoint/storage.h"
 #include "format/frame.h"
+#include "util/crc32c.h"
 #include "harness.h"
 
 #include <stdio.h>
@@ -159,7 +160,96 @@ test_frame__every_flip_and_truncation_refused(ss_test *t)
     st->free(st);
 }
 
+/* Format 3 (frame.h, FAMILIES): a delta's dropped-family entry and op 3
+ * records (no key) round trip; a snapshot holding either is refused; a
+ * version-2 file still reads, and version 4 does not. */
+static void
+test_frame__family_drop_records(ss_test *t)
+{
+    ss_cf_entry cfs[2] = {{"a", 0}, {"gone", SS_CF_FILE_DROPPED}};
+    ss_file_header h = {.kind = SS_FILE_DELTA,
+                        .codec = SS_CODEC_NONE,
+                        .version = 3,
+                        .n_cf = 2,
+                        .cf = cfs};
+    ss_storage *st = NULL;
+    ss_frame_writer fw;
+    ss_frame_reader fr;
+    ss_record rec;
+    char path[2048];
+    unsigned char *b;
+    size_t len = 0;
+
+    SS_CHECK_OK(ss_local_fs_open(&st, t->dir));
+    SS_CHECK_OK(ss_frame_writer_open(&fw, st, "3.delta", &h, 1, 0));
+    SS_CHECK_OK(ss_frame_writer_add(&fw, SS_OP_CF_DROP, 0, "", 0, NULL, 0));
+    SS_CHECK_OK(ss_frame_writer_add(&fw, SS_OP_PUT, 0, "k", 1, "v", 1));
+    SS_CHECK_OK(ss_frame_writer_add(&fw, SS_OP_CF_DROP, 1, "", 0, NULL, 0));
+    SS_CHECK_OK(ss_frame_writer_finish(&fw));
+    SS_CHECK_OK(ss_frame_writer_commit(&fw));
+    SS_CHECK_OK(ss_frame_reader_open(&fr, st, "3.delta", SS_FILE_DELTA, 3));
+    SS_CHECK(fr.header.format == 3);
+    SS_CHECK(fr.header.cf[1].flags == SS_CF_FILE_DROPPED);
+    SS_CHECK_OK(ss_frame_reader_next(&fr, &rec));
+    SS_CHECK(rec.op == SS_OP_CF_DROP && rec.cf == 0 && rec.klen == 0);
+    SS_CHECK_OK(ss_frame_reader_next(&fr, &rec));
+    SS_CHECK(rec.op == SS_OP_PUT && rec.klen == 1);
+    SS_CHECK_OK(ss_frame_reader_next(&fr, &rec));
+    SS_CHECK(rec.op == SS_OP_CF_DROP && rec.cf == 1);
+    SS_CHECK_RC(SS_EDONE, ss_frame_reader_next(&fr, &rec));
+    ss_frame_reader_close(&fr);
+
+    h.kind = SS_FILE_SNAPSHOT;
+    h.cf[1].flags = 0;
+    SS_CHECK_OK(ss_frame_writer_open(&fw, st, "3.snapshot", &h, 1, 0));
+    SS_CHECK_OK(ss_frame_writer_add(&fw, SS_OP_CF_DROP, 0, "", 0, NULL, 0));
+    SS_CHECK_OK(ss_frame_writer_finish(&fw));
+    SS_CHECK_OK(ss_frame_writer_commit(&fw));
+    SS_CHECK_OK(
+        ss_frame_reader_open(&fr, st, "3.snapshot", SS_FILE_SNAPSHOT, 3));
+    SS_CHECK_ERR_MSG(SS_ECORRUPT, ss_frame_reader_next(&fr, &rec),
+                     "family drop record outside");
+    ss_frame_reader_close(&fr);
+    h.cf[1].flags = SS_CF_FILE_DROPPED;
+    h.version = 4;
+    SS_CHECK_OK(ss_frame_writer_open(&fw, st, "4.snapshot", &h, 1, 0));
+    SS_CHECK_OK(ss_frame_writer_finish(&fw));
+    SS_CHECK_OK(ss_frame_writer_commit(&fw));
+    SS_CHECK_ERR_MSG(
+        SS_ECORRUPT,
+        ss_frame_reader_open(&fr, st, "4.snapshot", SS_FILE_SNAPSHOT, 4),
+        "dropped column family");
+
+    /* Format versions: 2 reads (without drops), 4 is refused. */
+    write_file(t, st, SS_CODEC_NONE, 10, 0);
+    snprintf(path, sizeof(path), "%s/7.delta", t->dir);
+    b = ss_test_read_file(t, path, &len);
+    b[8] = 2; /* then fix the header CRC */
+    {
+        uint32_t hl = (uint32_t)b[12] | (uint32_t)b[13] << 8 |
+                      (uint32_t)b[14] << 16 | (uint32_t)b[15] << 24;
+        uint32_t c = ss_crc32c(0, b, hl - 4);
+
+        memcpy(b + hl - 4, &c, 4); /* little-endian host (x86, arm) */
+        ss_test_write_file(t, path, b, len);
+        SS_CHECK_OK(ss_frame_reader_open(&fr, st, "7.delta", SS_FILE_DELTA, 7));
+        SS_CHECK(fr.header.format == 2);
+        ss_frame_reader_close(&fr);
+        b[8] = 4;
+        c = ss_crc32c(0, b, hl - 4);
+        memcpy(b + hl - 4, &c, 4);
+        ss_test_write_file(t, path, b, len);
+        SS_CHECK_ERR_MSG(
+            SS_EVERSION,
+            ss_frame_reader_open(&fr, st, "7.delta", SS_FILE_DELTA, 7),
+            "versions 2..3");
+    }
+    free(b);
+    st->free(st);
+}
+
 static const ss_test_case cases[] = {
+    SS_TEST_ONCE(frame, family_drop_records),
     SS_TEST_ONCE(frame, round_trip_every_codec),
     SS_TEST_ONCE(frame, reader_checks_kind_and_version),
     SS_TEST_ONCE(frame, empty_file_round_trips),

@@ -121,6 +121,7 @@ move_map(mem_prov *p, uint64_t version)
         if ((rc = mem_views_preserve_list(p, p->hist[i])) < 0 ||
             (rc = mm_changes_swap(p->map, p->hist[i], true)) < 0)
             return rc;
+        p->map_cfs = p->hist[i]->cfs_before;
         p->map_version--;
     }
     while (p->map_version < version) {
@@ -129,6 +130,7 @@ move_map(mem_prov *p, uint64_t version)
         if ((rc = mem_views_preserve_list(p, p->hist[i])) < 0 ||
             (rc = mm_changes_swap(p->map, p->hist[i], false)) < 0)
             return rc;
+        p->map_cfs = p->hist[i]->cfs_after;
         p->map_version++;
     }
     return 0;
@@ -170,12 +172,13 @@ load_live(mem_prov *p, uint64_t version)
     /* Free the old state first: holding two full maps could double the
      * memory this provider uses. */
     drop_memory_state(p);
+    memset(&p->map_cfs, 0, sizeof(p->map_cfs));
     if (version == 0) {
         if ((rc = mm_map_new(&m, &p->budget)) < 0)
             return rc;
         for (i = 0; i < p->cfs->count; i++)
             mm_map_add_cf(m, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
-    } else if ((rc = mem_build_map(&m, p, version)) < 0) {
+    } else if ((rc = mem_build_map(&m, &p->map_cfs, p, version)) < 0) {
         return rc;
     }
     p->map = m;
@@ -208,7 +211,7 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
             for (i = 0; rc == 0 && i < p->cfs->count; i++)
                 mm_map_add_cf(s->map, i, p->cfs->cf[i].flags & SS_CF_ORDERED);
         } else {
-            rc = mem_build_map(&s->map, p, version);
+            rc = mem_build_map(&s->map, &s->cfs, p, version);
         }
         if (rc < 0)
             goto fail;
@@ -222,7 +225,10 @@ mem_load(void **out, void *prov, uint64_t version, bool readonly)
         }
         s->map = p->map;
         p->batch = s->changes;
+        s->cfs = p->map_cfs;
     }
+    /* Declared families are in every store (statestore.h). */
+    ss_cf_set_union(&s->cfs, &p->cfs->declared);
     pthread_mutex_lock(&p->log.files_lock);
     p->log.m.load_ns = ss_now_ns() - t0;
     pthread_mutex_unlock(&p->log.files_lock);
@@ -386,6 +392,24 @@ mem_remove(void *store, unsigned cf, ss_slice key)
 
 #define PREFETCH_AHEAD 8
 
+/* Op 3 records of the families ranked [*next, upto) the batch dropped. */
+static int
+write_drops(ss_frame_writer *fw, const bool *drop_at, unsigned *next,
+            unsigned upto, uint64_t *records)
+{
+    int rc;
+
+    for (; *next < upto; (*next)++) {
+        if (!drop_at[*next])
+            continue;
+        if ((rc = ss_frame_writer_add(fw, SS_OP_CF_DROP, *next, "", 0, NULL,
+                                      0)) < 0)
+            return rc;
+        (*records)++;
+    }
+    return 0;
+}
+
 static int
 write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
             uint64_t *collect_ns)
@@ -397,6 +421,8 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
                         .codec = p->config->codec,
                         .version = ch->version};
     commit_rec *recs = NULL, *tmp;
+    bool drop_at[SS_MAX_CFS]; /* by file rank: write an op 3 record */
+    unsigned next_rank = 0;
     char name[64];
     uint64_t t0 = ss_now_ns();
     size_t i, j, n = ch->len;
@@ -404,8 +430,14 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
     int rc;
 
     *records = 0;
-    if ((rc = ss_cf_table_file_header(&h, rank, p->cfs)) < 0)
+    if ((rc = ss_cf_table_file_header(&h, rank, p->cfs, &s->cfs, &s->dropped)) <
+        0)
         return rc;
+    for (i = 0; i < h.n_cf; i++)
+        drop_at[i] = false;
+    for (i = 0; i < p->cfs->count; i++)
+        if (ss_cf_set_has(&s->dropped, (unsigned)i))
+            drop_at[rank[i]] = true;
     recs = malloc((n ? 2 * n : 1) * sizeof(*recs));
     if (!recs) {
         rc = ss_error_set(SS_ENOMEM, "out of memory committing %zu changes", n);
@@ -443,9 +475,15 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
                         e->key, e->klen) == 0;
              j++)
             ;
+        /* A dropped family's op 3 record comes before its keys. */
+        if ((rc = write_drops(fw, drop_at, &next_rank, recs[i].rank + 1,
+                              records)) < 0)
+            goto out;
         slot = mm_map_find(s->map, e->cf, e->key, e->klen, e->hash);
         if (!slot && !e->other)
             continue; /* created and removed within the batch */
+        if (!slot && ss_cf_set_has(&s->dropped, e->cf))
+            continue; /* its op 3 record removed it */
         rc = slot ? ss_frame_writer_add(fw, SS_OP_PUT, recs[i].rank, e->key,
                                         e->klen, MM_VAL(*slot), (*slot)->vlen)
                   : ss_frame_writer_add(fw, SS_OP_REMOVE, recs[i].rank, e->key,
@@ -454,6 +492,8 @@ write_delta(mem_store *s, ss_frame_writer *fw, uint64_t *records,
             goto out;
         (*records)++;
     }
+    if ((rc = write_drops(fw, drop_at, &next_rank, h.n_cf, records)) < 0)
+        goto out;
     rc = ss_frame_writer_finish(fw);
 out:
     free(recs);
@@ -500,6 +540,9 @@ mem_commit(uint64_t *version_out, void *store)
         ss_frame_writer_abort(&fw);
         return ss_error_wrap(rc, "commit of version %" PRIu64, next);
     }
+    s->changes->cfs_before = p->map_cfs;
+    s->changes->cfs_after = s->cfs;
+    p->map_cfs = s->cfs;
     keep_history(p, s->changes);
     s->changes = NULL; /* now owned by the history */
     p->batch = NULL;
@@ -623,6 +666,22 @@ mem_iter_free(void *iter)
     free(c);
 }
 
+/* The families of `version`, in memory: the map's, or those a change
+ * list between the map and it records. */
+static ss_cf_set
+view_cfs(const mem_prov *p, uint64_t version)
+{
+    size_t i;
+
+    for (i = 0; version != p->map_version && i < p->nhist; i++) {
+        if (version < p->map_version && p->hist[i]->version == version + 1)
+            return p->hist[i]->cfs_before;
+        if (version > p->map_version && p->hist[i]->version == version)
+            return p->hist[i]->cfs_after;
+    }
+    return p->map_cfs;
+}
+
 /* A read view: shares the live map when it holds the version (see
  * memory_view.c), else a read-only load from files. */
 static int
@@ -642,6 +701,9 @@ mem_load_view(void **out, void *prov, uint64_t version)
     s->p = p;
     s->version = version;
     s->readonly = true;
+    s->cfs = view_cfs(p, version);
+    /* Declared families are in every store (statestore.h). */
+    ss_cf_set_union(&s->cfs, &p->cfs->declared);
     if ((rc = mem_view_new(&s->view, p, version)) < 0) {
         free(s);
         return ss_error_wrap(rc, "read view of version %" PRIu64 " of %s",
@@ -676,6 +738,36 @@ mem_metrics(ss_metrics *out, void *prov)
     out->maintenance_errors = p->log.maint_errors;
 }
 
+/* ------------------------------------------------------------- families */
+
+static void
+mem_cf_live(ss_cf_set *out, void *store)
+{
+    *out = ((mem_store *)store)->cfs;
+}
+
+/* The family is empty: families a version lacks hold no keys in its map
+ * (drops remove them, replays wipe them). */
+static int
+mem_cf_create(void *store, unsigned cf)
+{
+    mem_store *s = store;
+
+    (void)map_for(s, cf);
+    ss_cf_set_add(&s->cfs, cf);
+    return 0;
+}
+
+static int
+mem_cf_drop(void *store, unsigned cf)
+{
+    mem_store *s = store;
+
+    ss_cf_set_del(&s->cfs, cf);
+    ss_cf_set_add(&s->dropped, cf);
+    return 0;
+}
+
 const ss_provider_ops ss_memory_provider_ops = {
     SS_PROVIDER_OPS_VERSION,
     "memory",
@@ -697,4 +789,7 @@ const ss_provider_ops ss_memory_provider_ops = {
     NULL,
     mem_close,
     mem_load_view,
+    mem_cf_live,
+    mem_cf_create,
+    mem_cf_drop,
 };

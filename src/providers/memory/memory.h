@@ -23,6 +23,7 @@ typedef struct mem_prov {
      * nodes). */
     mm_map *map;
     uint64_t map_version;
+    ss_cf_set map_cfs; /* the families at map_version */
     mm_changes **hist;
     size_t nhist;
 
@@ -43,11 +44,13 @@ typedef struct mem_store {
     uint64_t version;
     mm_changes *changes;
     struct mem_view *view; /* a read view: reads go through it */
+    ss_cf_set cfs;     /* the store's families (store.c invariant 7) */
+    ss_cf_set dropped; /* dropped by the batch (op 3 in its delta) */
 } mem_store;
 
 /* memory_files.c */
 /* Build a map of `version` from the checkpoint files alone. */
-int mem_build_map(mm_map **out, mem_prov *p, uint64_t version);
+int mem_build_map(mm_map **out, ss_cf_set *cfs, mem_prov *p, uint64_t version);
 
 /* Add every family up to `cf` that `m` lacks, with its declared flags.
  * (Ids are dense: adding only `cf` would leave lower ones unordered.) */

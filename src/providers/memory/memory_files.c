@@ -20,7 +20,7 @@ static int
 mem_map_file_cfs(unsigned *local_to_cf, mem_prov *p, mm_map *m,
                  const ss_file_header *h, const char *path)
 {
-    unsigned i, id;
+    unsigned i, j, id;
     int rc;
 
     for (i = 0; i < h->n_cf; i++) {
@@ -28,8 +28,8 @@ mem_map_file_cfs(unsigned *local_to_cf, mem_prov *p, mm_map *m,
                                       h->cf[i].flags & SS_CF_ORDERED)) < 0)
             return ss_error_wrap(rc, "%s", path);
         local_to_cf[i] = id;
-        if (m && id >= m->ncf)
-            mm_map_add_cf(m, id, p->cfs->cf[id].flags & SS_CF_ORDERED);
+        for (j = m ? m->ncf : id + 1; j <= id; j++)
+            mm_map_add_cf(m, j, p->cfs->cf[j].flags & SS_CF_ORDERED);
     }
     return 0;
 }
@@ -69,10 +69,10 @@ map_reset(void *payload)
 }
 
 int
-mem_build_map(mm_map **out, mem_prov *p, uint64_t version)
+mem_build_map(mm_map **out, ss_cf_set *cfs, mem_prov *p, uint64_t version)
 {
     mem_build b = {p, NULL};
-    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, map_reset, &b};
+    ss_dlog_sink sink = {map_begin_file, map_apply, NULL, map_reset, &b, cfs};
     int rc;
 
     *out = NULL;

@@ -535,6 +535,19 @@ mm_map_apply(mm_map *m, unsigned cf, unsigned op, const void *key, size_t klen,
             mm_node_free(m->budget, mm_map_delete(m, cf, key, klen, h));
         return 0;
     }
+    if (op == SS_OP_CF_DROP) { /* every key of the family goes */
+        mm_iter it;
+
+        if (cf >= m->ncf)
+            return 0;
+        if ((rc = mm_iter_init(&it, m, cf, "", 0, "", 0, "", 0)) == 0)
+            while ((rc = mm_iter_next(&it, &n)) == 0)
+                mm_node_free(m->budget,
+                             mm_map_delete(m, cf, MM_KEY(n), n->klen,
+                                           mm_hash(MM_KEY(n), n->klen)));
+        mm_iter_release(&it);
+        return rc == SS_EDONE ? 0 : rc;
+    }
     if (!ss_budget_fits(m->budget, mm_alloc_cost(mm_node_size(klen, vlen)) +
                                        mm_map_insert_cost(m, cf)))
         return ss_error_set(SS_ELIMIT,

@@ -87,6 +87,8 @@ typedef struct mm_chunk {
 
 typedef struct mm_changes {
     uint64_t version; /* the version this list leads to */
+    /* The families before and after the batch (format/frame.h). */
+    ss_cf_set cfs_before, cfs_after;
     mm_change *v;
     size_t len, cap;
     mm_chunk *keys;

@@ -58,6 +58,12 @@
  *    and scans of it touch no RocksDB family and removes are no-ops.
  *    Declaring families thus costs nothing at load (RocksDB's creation
  *    is quadratic in families, ss_rdb__inst_cf).
+ * 9. Family sets (store.c invariant 7): the live instance's is live_cfs,
+ *    each version in memory keeps its own (rdb_hist.cfs), a store its
+ *    batch's.  A drop in a batch is per-key deletes, so the live
+ *    instance keeps the RocksDB family (empty); a replay's family drop
+ *    record drops the RocksDB family of the instance being built
+ *    (rocksdb_drop_column_family: O(1) in its keys).
  *
  * Live instance (writable loads):
  *
@@ -552,6 +558,7 @@ typedef struct replay_ctx {
     bool from_meta;
     bool deltas_after_meta;
     uint64_t keys; /* the meta's key count */
+    ss_cf_set cfs; /* the replay's family set (delta_log.h) */
 } replay_ctx;
 
 /* The instance opens on the chain's first file: empty for a snapshot or
@@ -571,7 +578,7 @@ replay_meta(void *payload, uint64_t version)
     int rc;
 
     ss_rdb__inst_init(r->in, r->p);
-    if ((rc = ss_rdb__open_meta(r->in, &r->keys, r->p, version)) < 0)
+    if ((rc = ss_rdb__open_meta(r->in, &r->keys, &r->cfs, r->p, version)) < 0)
         return rc;
     r->from_meta = true;
     return 0;
@@ -632,6 +639,22 @@ replay_apply(void *payload, unsigned cf, const ss_record *rec, uint64_t version)
     int rc;
 
     (void)version;
+    if (rec->op == SS_OP_CF_DROP) {
+        char *err = NULL;
+
+        if (!r->in->cf[cf])
+            return 0;
+        /* Its pending writes first; a later put creates it again. */
+        if ((rc = replay_flush(r)) < 0)
+            return rc;
+        rocksdb_drop_column_family(r->in->db, r->in->cf[cf], &err);
+        rocksdb_column_family_handle_destroy(r->in->cf[cf]);
+        r->in->cf[cf] = NULL;
+        if (err)
+            return ss_rdb__fail(err, "drop column family",
+                                r->p->cfs->cf[cf].name);
+        return 0;
+    }
     if (!r->in->cf[cf]) {
         if (rec->op != SS_OP_PUT)
             return 0; /* nothing to remove from a family never written */
@@ -652,11 +675,16 @@ replay_apply(void *payload, unsigned cf, const ss_record *rec, uint64_t version)
 
 /* A new instance holding `version`, from the checkpoint files alone. */
 static int
-build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
+build_instance(rdb_inst *in, uint64_t *keys, ss_cf_set *cfs, rdb_prov *p,
+               uint64_t version)
 {
-    replay_ctx r = {p, in, NULL, 0, false, false, 0};
-    ss_dlog_sink sink = {replay_begin, replay_apply, replay_meta, replay_reset,
-                         &r};
+    replay_ctx r;
+    ss_dlog_sink sink = {replay_begin, replay_apply, replay_meta,
+                         replay_reset, &r,           &r.cfs};
+
+    memset(&r, 0, sizeof(r));
+    r.p = p;
+    r.in = in;
     int rc;
 
     memset(in, 0, sizeof(*in));
@@ -674,8 +702,10 @@ build_instance(rdb_inst *in, uint64_t *keys, rdb_prov *p, uint64_t version)
         *keys = r.keys;
     else if (rc == 0)
         rc = inst_count(keys, in, p);
-    if (rc == 0)
+    if (rc == 0) {
+        *cfs = r.cfs;
         return 0;
+    }
     inst_close(in);
     return rc;
 }
@@ -732,6 +762,7 @@ hist_reset(rdb_prov *p)
     hist_clear(p);
     p->hist[0].version = p->live_version;
     p->hist[0].keys = p->live_keys;
+    p->hist[0].cfs = p->live_cfs;
     p->nhist = 1;
 }
 
@@ -767,6 +798,7 @@ hist_after_commit(rdb_prov *p, rdb_store *s, uint64_t next, uint64_t keys)
     memset(e, 0, sizeof(*e));
     e->version = next;
     e->keys = keys;
+    e->cfs = s->cfs;
     e->keybuf = s->keybuf;
     e->t = s->t;
     e->nt = s->nt;
@@ -835,6 +867,7 @@ hist_move(rdb_prov *p, uint64_t version)
         return rc;
     p->live_version = version;
     p->live_keys = to->keys;
+    p->live_cfs = to->cfs;
     return 0;
 }
 
@@ -1100,7 +1133,7 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
         (rc = live_drop(p)) < 0)
         goto fail;
     if (readonly) {
-        if ((rc = build_instance(&s->own, &s->keys, p, version)) < 0)
+        if ((rc = build_instance(&s->own, &s->keys, &s->cfs, p, version)) < 0)
             goto fail;
         s->inst = &s->own;
     } else {
@@ -1112,8 +1145,8 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
         } else {
             /* Not in memory, or a move failed half-way. */
             if ((rc = live_drop(p)) < 0 ||
-                (rc = build_instance(&p->live, &p->live_keys, p, version)) <
-                    0) {
+                (rc = build_instance(&p->live, &p->live_keys, &p->live_cfs, p,
+                                     version)) < 0) {
                 ss_dlog_unpin(&p->log);
                 goto fail;
             }
@@ -1124,7 +1157,10 @@ rdb_load(void **out, void *prov, uint64_t version, bool readonly)
         }
         s->inst = &p->live;
         s->wb = rocksdb_writebatch_wi_create(0, 1);
+        s->cfs = p->live_cfs;
     }
+    /* Declared families are in every store (statestore.h). */
+    ss_cf_set_union(&s->cfs, &p->cfs->declared);
     pthread_mutex_lock(&p->log.files_lock);
     p->log.m.load_ns = ss_now_ns() - t0;
     pthread_mutex_unlock(&p->log.files_lock);
@@ -1161,6 +1197,8 @@ rdb_view(void **out, void *prov, uint64_t version)
     s->version = version;
     s->readonly = true;
     s->keys = p->live_keys;
+    s->cfs = p->live_cfs;
+    ss_cf_set_union(&s->cfs, &p->cfs->declared); /* in every store */
     s->inst = &p->live;
     s->snap = rocksdb_create_snapshot(p->live.db);
     rocksdb_readoptions_set_snapshot(s->view_ro, s->snap);
@@ -1448,6 +1486,25 @@ sort_unique(rdb_store *s, const unsigned *rank)
     s->nt = n;
 }
 
+/* Op 3 records of the families ranked [*next, upto) the batch dropped
+ * (none written when fw is NULL: SST mode). */
+static int
+write_drops(ss_frame_writer *fw, const bool *drop_at, unsigned *next,
+            unsigned upto, uint64_t *records)
+{
+    int rc;
+
+    for (; *next < upto; (*next)++) {
+        if (!drop_at[*next])
+            continue;
+        if (fw && (rc = ss_frame_writer_add(fw, SS_OP_CF_DROP, *next, "", 0,
+                                            NULL, 0)) < 0)
+            return rc;
+        (*records)++;
+    }
+    return 0;
+}
+
 /* Count how the batch changes the number of keys and, when `fw` is not
  * NULL, write <next>.delta with the final state of every touched key. */
 static int
@@ -1461,13 +1518,22 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
     ss_file_header h = {
         .kind = SS_FILE_DELTA, .codec = p->config->codec, .version = next};
     char name[64], *err = NULL, *after;
+    bool drop_at[SS_MAX_CFS]; /* by file rank: write an op 3 record */
+    unsigned next_rank = 0;
     size_t i, end, k, alen;
     int rc;
 
     *key_delta = 0;
     *records = 0;
-    if ((rc = ss_cf_table_file_header(&h, rank, p->cfs)) < 0)
+    if ((rc = ss_cf_table_file_header(&h, rank, p->cfs, &s->cfs, &s->dropped)) <
+        0)
         return rc;
+    for (i = 0; i < h.n_cf; i++)
+        drop_at[i] = false;
+    for (i = 0; i < p->cfs->count; i++)
+        if (ss_cf_set_has(&s->dropped, (unsigned)i))
+            drop_at[rank[i]] = true;
+    *records = 0;
     sort_unique(s, rank);
     snprintf(name, sizeof(name), "%" PRIu64 ".delta", next);
     if (fw && (rc = ss_frame_writer_open(fw, p->log.storage, name, &h,
@@ -1479,6 +1545,10 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
              end < s->nt && end - i < PROBE_CHUNK && s->t[end].cf == s->t[i].cf;
              end++)
             ;
+        /* A dropped family's op 3 record comes before its keys. */
+        if ((rc = write_drops(fw, drop_at, &next_rank, rank[s->t[i].cf] + 1,
+                              records)) < 0)
+            goto out;
         /* Untracked, a key is taken to exist: its remove is written. */
         if (!track)
             memset(exists, 1, end - i);
@@ -1498,6 +1568,9 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
                 goto out;
             }
             *key_delta += (after != NULL) - (before ? 1 : 0);
+            /* A dropped family's removes are its op 3 record. */
+            if (!after && ss_cf_set_has(&s->dropped, t->cf))
+                before = false;
             if (before || after)
                 (*records)++;
             if (fw && (before || after))
@@ -1510,6 +1583,8 @@ collect_changes(rdb_store *s, ss_frame_writer *fw, uint64_t next,
                 goto out;
         }
     }
+    if ((rc = write_drops(fw, drop_at, &next_rank, h.n_cf, records)) < 0)
+        goto out;
     rc = fw ? ss_frame_writer_finish(fw) : 0;
 out:
     free(h.cf);
@@ -1562,6 +1637,7 @@ commit_changelog(rdb_store *s, uint64_t next)
         p->live_valid = false;
     }
     p->live_version = next;
+    p->live_cfs = s->cfs;
     p->live_keys = (uint64_t)((int64_t)p->live_keys + key_delta);
     if (p->live_valid)
         hist_after_commit(p, s, next, p->live_keys);
@@ -1597,11 +1673,13 @@ commit_sst(rdb_store *s, uint64_t next)
     s->wb = rocksdb_writebatch_wi_create(0, 1);
     if (err)
         return commit_failed(ss_rdb__fail(err, "write", s->inst->dir), next);
-    if ((rc = ss_rdb__sst_commit(&t, s->inst, p, s->version, next, keys)) < 0)
+    if ((rc = ss_rdb__sst_commit(&t, s->inst, p, s->version, next, keys,
+                                 &s->cfs)) < 0)
         return commit_failed(rc, next);
     end_batch(s);
     p->live_valid = true;
     p->live_version = next;
+    p->live_cfs = s->cfs;
     p->live_keys = keys;
     hist_after_commit(p, s, next, keys);
     pthread_mutex_lock(&p->log.files_lock);
@@ -1871,6 +1949,34 @@ rdb_metrics(ss_metrics *out, void *prov)
     out->maintenance_errors = p->log.maint_errors;
 }
 
+/* ------------------------------------------------------------- families */
+
+static void
+rdb_cf_live(ss_cf_set *out, void *store)
+{
+    *out = ((rdb_store *)store)->cfs;
+}
+
+/* Empty: a family its version lacks has no keys in the instance (a drop
+ * deleted them; invariant 9), and its RocksDB family comes when written
+ * (invariant 8). */
+static int
+rdb_cf_create(void *store, unsigned cf)
+{
+    ss_cf_set_add(&((rdb_store *)store)->cfs, cf);
+    return 0;
+}
+
+static int
+rdb_cf_drop(void *store, unsigned cf)
+{
+    rdb_store *s = store;
+
+    ss_cf_set_del(&s->cfs, cf);
+    ss_cf_set_add(&s->dropped, cf);
+    return 0;
+}
+
 const ss_provider_ops ss_rocksdb_provider_ops = {
     SS_PROVIDER_OPS_VERSION,
     "rocksdb",
@@ -1892,4 +1998,7 @@ const ss_provider_ops ss_rocksdb_provider_ops = {
     rdb_multi_get,
     rdb_close,
     rdb_view,
+    rdb_cf_live,
+    rdb_cf_create,
+    rdb_cf_drop,
 };

@@ -52,6 +52,7 @@ typedef struct rdb_hist {
     uint64_t version;
     const rocksdb_snapshot_t *snap;
     uint64_t keys; /* num_keys at this version */
+    ss_cf_set cfs; /* its families */
     ss_buf keybuf;
     touched *t; /* unique, into keybuf */
     size_t nt;
@@ -89,6 +90,7 @@ typedef struct rdb_prov {
     bool live_valid;
     uint64_t live_version;
     uint64_t live_keys;
+    ss_cf_set live_cfs; /* the families at live_version */
     /* Versions in memory, oldest first, consecutive, one of them
      * live_version; at most max_versions_in_memory. */
     rdb_hist *hist;
@@ -103,7 +105,9 @@ typedef struct rdb_store {
     rdb_inst own; /* read-only stores: a private instance */
     bool readonly;
     uint64_t version;
-    uint64_t keys; /* read-only stores */
+    uint64_t keys;     /* read-only stores */
+    ss_cf_set cfs;     /* the store's families (store.c invariant 7) */
+    ss_cf_set dropped; /* dropped by the batch (op 3 in its delta) */
     rocksdb_writebatch_wi_t *wb;
     ss_buf keybuf;
     touched *t;
@@ -147,13 +151,14 @@ uint64_t ss_rdb__estimate_keys(const rdb_inst *in);
 /* Open `in` (fresh from ss_rdb__inst_init) from <version>.meta:
  * download its files into its directory and open them.  *keys_out is
  * the meta's key count (with RDB_KEYS_ESTIMATED if it was estimated). */
-int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
-                      uint64_t version);
+int ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, ss_cf_set *cfs_out,
+                      rdb_prov *p, uint64_t version);
 
 /* Checkpoint `in`, which holds version `next` (the batch applied), as
  * <next>.meta on top of `base`: flush, RocksDB checkpoint, upload the
  * SSTs the checkpoint location lacks, publish the meta. */
 int ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p,
-                       uint64_t base, uint64_t next, uint64_t keys);
+                       uint64_t base, uint64_t next, uint64_t keys,
+                       const ss_cf_set *cfs);
 
 #endif

@@ -171,15 +171,18 @@ download(rdb_inst *in, rdb_prov *p, const ss_meta *m)
     return 0;
 }
 
-static unsigned
+/* The flags the meta gives family `name`, or -1 if its table lacks it:
+ * a family the instance held but its version does not (a batch dropped
+ * it, leaving tombstones; format/frame.h FAMILIES). */
+static int
 meta_flags(const ss_meta *m, const char *name)
 {
     unsigned i;
 
     for (i = 0; i < m->header.n_cf; i++)
         if (strcmp(m->header.cf[i].name, name) == 0)
-            return m->header.cf[i].flags;
-    return 0;
+            return (int)(m->header.cf[i].flags & SS_CF_ORDERED);
+    return -1;
 }
 
 /* Open the downloaded directory with the families it holds (those
@@ -206,9 +209,11 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
         goto out;
     }
     for (i = 0; i < n; i++) {
-        rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
-                                 meta_flags(m, names[i]));
-        if (rc < 0)
+        int flags = meta_flags(m, names[i]);
+
+        ids[i] = SS_MAX_CFS; /* not in the version: dropped below */
+        if (flags >= 0 && (rc = ss_cf_table_declare(&ids[i], p->cfs, names[i],
+                                                    (unsigned)flags)) < 0)
             goto out;
         o[i] = p->opts;
         h[i] = NULL;
@@ -220,16 +225,28 @@ open_downloaded(rdb_inst *in, rdb_prov *p, const ss_meta *m)
         rc = ss_rdb__fail(err, "open", in->dir);
         goto out;
     }
-    for (i = 0; i < n; i++)
-        in->cf[ids[i]] = h[i];
+    for (i = 0; i < n; i++) {
+        if (ids[i] < SS_MAX_CFS) {
+            in->cf[ids[i]] = h[i];
+            continue;
+        }
+        /* So that creating the name again starts empty and afresh. */
+        rocksdb_drop_column_family(in->db, h[i], &err);
+        rocksdb_column_family_handle_destroy(h[i]);
+        if (err && rc == 0)
+            rc = ss_rdb__fail(err, "drop column family", names[i]);
+        else
+            rocksdb_free(err);
+        err = NULL;
+    }
 out:
     rocksdb_list_column_families_destroy(names, n);
     return rc;
 }
 
 int
-ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
-                  uint64_t version)
+ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, ss_cf_set *cfs_out,
+                  rdb_prov *p, uint64_t version)
 {
     ss_meta m;
     unsigned i, id;
@@ -239,10 +256,14 @@ ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, rdb_prov *p,
         return rc;
     /* Families the meta names but RocksDB never created (declared,
      * never written) keep their flags. */
-    for (i = 0; i < m.header.n_cf; i++)
+    memset(cfs_out, 0, sizeof(*cfs_out));
+    for (i = 0; i < m.header.n_cf; i++) {
         if ((rc = ss_cf_table_declare(&id, p->cfs, m.header.cf[i].name,
-                                      m.header.cf[i].flags)) < 0)
+                                      m.header.cf[i].flags & SS_CF_ORDERED)) <
+            0)
             goto out;
+        ss_cf_set_add(cfs_out, id); /* a meta's table is its version's */
+    }
     if (mkdir(in->dir, 0755) < 0) {
         rc = ss_error_set(SS_EIO, "cannot create %s: %s", in->dir,
                           strerror(errno));
@@ -464,7 +485,7 @@ gather_files(ss_meta *m, rdb_sst_times *t, rdb_inst *in, rdb_prov *p,
 
 int
 ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
-                   uint64_t next, uint64_t keys)
+                   uint64_t next, uint64_t keys, const ss_cf_set *cfs)
 {
     ss_frame_writer fw;
     ss_meta m;
@@ -499,7 +520,7 @@ ss_rdb__sst_commit(rdb_sst_times *t, rdb_inst *in, rdb_prov *p, uint64_t base,
     m.header.kind = SS_FILE_META;
     m.header.codec = p->config->codec;
     m.header.version = next;
-    if ((rc = ss_cf_table_file_header(&m.header, rank, p->cfs)) < 0)
+    if ((rc = ss_cf_table_file_header(&m.header, rank, p->cfs, cfs, NULL)) < 0)
         goto out;
     m.header.kind = SS_FILE_META;
     m.header.version = next;
