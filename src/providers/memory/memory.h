@@ -44,8 +44,8 @@ typedef struct mem_store {
     uint64_t version;
     mm_changes *changes;
     struct mem_view *view; /* a read view: reads go through it */
-    ss_cf_set cfs;     /* the store's families (store.c invariant 7) */
-    ss_cf_set dropped; /* dropped by the batch (op 3 in its delta) */
+    ss_cf_set cfs;         /* the store's families (store.c invariant 7) */
+    ss_cf_set dropped;     /* dropped by the batch (op 3 in its delta) */
 } mem_store;
 
 /* memory_files.c */
