@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "bench_api.h"
 #include "bench_util.h"
 #include "statestore.h"
 
@@ -28,30 +29,7 @@
 
 #define MAX_ROUNDS 15
 
-static void
-die(const char *what, int rc)
-{
-    fprintf(stderr, "families: %s: %s: %s\n", what, ss_strerror(rc),
-            ss_error_last());
-    exit(1);
-}
-
-#define TRY(what, call)                                                        \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        if (rc_ < 0)                                                           \
-            die(what, rc_);                                                    \
-    } while (0)
-
-static ss_slice
-sl(const void *p, size_t n)
-{
-    ss_slice s;
-
-    s.data = p;
-    s.len = n;
-    return s;
-}
+const char *bench_name = "families";
 
 static uint64_t
 commit_bytes(ss_provider *p)

@@ -141,6 +141,11 @@ enum {
 /** Flag for ss_provider_cf and ss_store_cf_create: keep the family in key
  *  byte order. */
 #define SS_CF_ORDERED 1u
+/** Flag for ss_provider_cf and ss_store_cf_create: a LIST family, whose
+ *  keys each hold a list of values (ss_store_append, ss_store_put_list,
+ *  ss_store_list_iter).  May be combined with SS_CF_ORDERED (key order).
+ *  Its name is 1..253 bytes; its keys 1..SS_MAX_KEY_LEN - 10 bytes. */
+#define SS_CF_LIST 2u
 
 /** A borrowed byte string (see convention 3). */
 typedef struct ss_slice {
@@ -222,7 +227,7 @@ SS_EXTERN int ss_provider_cf(unsigned *out, ss_provider *provider,
 /** One family of a store, as ss_store_cf_list returns it. */
 typedef struct ss_cf_info {
     unsigned id;    /**< the id to pass to store calls */
-    unsigned flags; /**< 0 or SS_CF_ORDERED */
+    unsigned flags; /**< SS_CF_ORDERED and/or SS_CF_LIST, or 0 */
     char name[256]; /**< NUL-terminated, 1..255 bytes */
 } ss_cf_info;
 
@@ -478,6 +483,60 @@ SS_EXTERN int ss_store_cf_drop(ss_store *store, unsigned cf);
  *         the array), or SS_EINVAL
  */
 SS_EXTERN int ss_store_cf_list(ss_cf_info *out, size_t cap, ss_store *store);
+
+/* ----------------------------------------------------------------- lists */
+
+/*
+ * Lists: several values per key (Spark's ListState), in a family made
+ * with SS_CF_LIST.  A list family is read and written only through the
+ * calls below and ss_store_remove (which removes a key's whole list);
+ * ss_store_get, ss_store_put, ss_store_multi_get and
+ * ss_store_remove_range on it return SS_EINVAL naming the family.
+ * ss_store_iter and the scans over it yield each key that has a list
+ * once, with an empty value.  Lists are versioned, committed, aborted,
+ * served from memory, read by read-only loads and views, and
+ * checkpointed like other keys.
+ *
+ * How they are stored (docs/format.md, "Lists"): family F keeps one head
+ * per key (its next sequence number); a hidden ordered family
+ * "\x1fL" + F, which ss_store_cf_list does not show, keeps one entry per
+ * value.  Names starting with "\x1fL" are reserved.  So an append costs
+ * a lookup and two puts whatever the list's length, and a commit writes
+ * two records per append (the value and the head), never the whole list.
+ * The metric num_keys counts heads and values.
+ */
+
+/**
+ * Append `value` (0..SS_MAX_VALUE_LEN bytes) to the list of `key` in
+ * list family `cf`, creating the list if absent.
+ * @return 0, SS_ELIMIT (key or value too long, memory_limit_bytes; a
+ *         failure half-way through leaves the batch to abort, as the
+ *         message says), SS_EINVAL (not a list family, store not
+ *         writable, bad key)
+ */
+SS_EXTERN int ss_store_append(ss_store *store, unsigned cf, ss_slice key,
+                              ss_slice value);
+
+/**
+ * Replace the list of `key` with values[0..n); n == 0 removes it.  Every
+ * value is checked before anything changes.
+ * @return as ss_store_append
+ */
+SS_EXTERN int ss_store_put_list(ss_store *store, unsigned cf, ss_slice key,
+                                const ss_slice *values, size_t n);
+
+/**
+ * Iterate the values of `key`'s list in append order: each ss_iter_next
+ * gives the key (the iterator's copy) and one value.  An absent key
+ * gives an iterator that is done at once.  Writes during the iteration
+ * follow ss_iter_next's rule, in append order: values appended to the
+ * list meanwhile are returned after the others; after a put_list, the
+ * iterator goes on with the new list's values (all of them: they come
+ * after every older one); after the list's removal it is done.
+ * @return 0, SS_EINVAL (not a list family, bad key, store not readable)
+ */
+SS_EXTERN int ss_store_list_iter(ss_iter **out, ss_store *store, unsigned cf,
+                                 ss_slice key);
 
 /* ------------------------------------------------------------- iterators */
 

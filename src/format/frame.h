@@ -17,8 +17,8 @@
  *    48   8  file nonce: random, distinct for every file written, so a
  *            rewritten version is told from the one it replaced
  *    56   4  N = number of column families
- *    60      N entries: u8 flags (bit 0 = ordered, bit 1 reserved for
- *            list families, bit 2 = dropped: see FAMILIES), u8 name
+ *    60      N entries: u8 flags (bit 0 = ordered, bit 1 = list family:
+ *            docs/format.md "Lists", bit 2 = dropped: see FAMILIES), u8 name
  *            length L (1..255), L name bytes.  Entry i is the file-local
  *            family id i; entries are sorted by name, so (id, key) order
  *            is (name, key) order in every file.
@@ -44,7 +44,8 @@
  *     only], key, [value].
  *   Within a file records are sorted by (family id, key), each key once;
  *   a family's op 3 record (empty key) comes before its other records.
- *   Snapshot files hold puts only.  Ops 4 and 5 are reserved (lists).
+ *   Snapshot files hold puts only.  Ops 4 and 5 are unused (lists are
+ *   puts in two families: docs/format.md "Lists").
  *
  * FAMILIES (format version 3).  The table of every version-3 file of
  * version V is exhaustive: the families that exist at V are exactly its

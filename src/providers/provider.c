@@ -20,6 +20,16 @@ ss_provider__find(const char *name)
     return NULL;
 }
 
+static const char *
+flags_name(unsigned flags)
+{
+    static const char *const names[] = {"unordered", "ordered",
+                                        "an unordered list family",
+                                        "an ordered list family"};
+
+    return names[flags & (SS_CF_ORDERED | SS_CF_LIST)];
+}
+
 int
 ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
                     unsigned flags)
@@ -32,7 +42,7 @@ ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
                             "column family name must be 1..255 "
                             "bytes (got %zu)",
                             n);
-    if (flags & ~SS_CF_ORDERED)
+    if (flags & ~(SS_CF_ORDERED | SS_CF_LIST))
         return ss_error_set(SS_EINVAL,
                             "column family '%s': unknown flags "
                             "0x%x",
@@ -44,8 +54,8 @@ ss_cf_table_declare(unsigned *out, ss_cf_table *t, const char *name,
             return ss_error_set(SS_EINVAL,
                                 "column family '%s' exists as "
                                 "%s, declared %s",
-                                name, t->cf[i].flags ? "ordered" : "unordered",
-                                flags ? "ordered" : "unordered");
+                                name, flags_name(t->cf[i].flags),
+                                flags_name(flags));
         *out = i;
         return 0;
     }

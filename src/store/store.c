@@ -60,6 +60,21 @@
 
 enum { ST_OPEN, ST_COMMITTED, ST_ABORTED };
 
+/* Lists (invariant 8). */
+#define LIST_VALUES_PREFIX "\x1fL"
+#define SS_MAX_CF_NAME 255u
+#define LIST_MAX_KEY (SS_MAX_KEY_LEN - 10u)
+
+static ss_slice
+ss_slice_of(const void *data, size_t len)
+{
+    ss_slice r;
+
+    r.data = data;
+    r.len = len;
+    return r;
+}
+
 struct ss_provider {
     void *handle; /* what the caller holds (handles.h) */
     const ss_provider_ops *ops;
@@ -102,6 +117,10 @@ struct ss_iter {
     uint64_t mods;
     ss_iter *next;
     unsigned char *bounds; /* owned copies of prefix/start/end */
+    /* A list family's keys (heads) come without values; a list's values
+     * come with its key (invariant 8). */
+    bool heads;
+    ss_slice list_key; /* into bounds */
 };
 
 ss_slice
@@ -180,10 +199,13 @@ check_provider(const ss_provider *p, const char *fn)
     return 0;
 }
 
+static int declare_family(unsigned *out, unsigned *values, ss_provider *p,
+                          const char *name, unsigned flags, const char *fn);
+
 int
 ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
 {
-    unsigned before;
+    unsigned values;
     int rc;
 
     if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_cf")) < 0 ||
@@ -197,12 +219,12 @@ ss_provider_cf(unsigned *out, ss_provider *p, const char *name, unsigned flags)
                             "ss_provider_cf('%s'): declare "
                             "column families before loading a store",
                             name);
-    before = p->cfs.count;
-    if ((rc = ss_cf_table_declare(out, &p->cfs, name, flags)) < 0)
+    if ((rc = declare_family(out, &values, p, name, flags, "ss_provider_cf")) <
+        0)
         return rc;
     ss_cf_set_add(&p->cfs.declared, *out);
-    if (p->cfs.count != before)
-        return p->ops->cf_added(p->impl, *out);
+    if (values != SS_MAX_CFS)
+        ss_cf_set_add(&p->cfs.declared, values);
     return 0;
 }
 
@@ -496,6 +518,21 @@ check_key(ss_slice key, const char *fn, int too_long)
     return 0;
 }
 
+/* Calls that read or write single values refuse list families. */
+static int
+not_list(const ss_store *s, unsigned cf, const char *fn)
+{
+    if (!(s->p->cfs.cf[cf].flags & SS_CF_LIST))
+        return 0;
+    return ss_error_set(SS_EINVAL,
+                        "%s: family '%s' holds lists: use "
+                        "ss_store_append, ss_store_put_list or "
+                        "ss_store_list_iter",
+                        fn, s->p->cfs.cf[cf].name);
+}
+
+static int remove_list(ss_store *s, unsigned cf, ss_slice key);
+
 int
 ss_store_get(ss_slice *out, ss_store *s, unsigned cf, ss_slice key)
 {
@@ -503,6 +540,7 @@ ss_store_get(ss_slice *out, ss_store *s, unsigned cf, ss_slice key)
 
     if ((rc = SS_DECODE_STORE(s, "ss_store_get")) < 0 ||
         (rc = check_store(s, "ss_store_get", cf, NEED_READ)) < 0 ||
+        (rc = not_list(s, cf, "ss_store_get")) < 0 ||
         (rc = check_key(key, "ss_store_get", SS_EINVAL)) < 0)
         return rc;
     if (!out)
@@ -517,6 +555,7 @@ ss_store_put(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
 
     if ((rc = SS_DECODE_STORE(s, "ss_store_put")) < 0 ||
         (rc = check_store(s, "ss_store_put", cf, NEED_WRITE)) < 0 ||
+        (rc = not_list(s, cf, "ss_store_put")) < 0 ||
         (rc = check_key(key, "ss_store_put", SS_ELIMIT)) < 0 ||
         (rc = check_slice(value, "ss_store_put", "value")) < 0)
         return rc;
@@ -537,6 +576,8 @@ ss_store_remove(ss_store *s, unsigned cf, ss_slice key)
         (rc = check_store(s, "ss_store_remove", cf, NEED_WRITE)) < 0 ||
         (rc = check_key(key, "ss_store_remove", SS_EINVAL)) < 0)
         return rc;
+    if (s->p->cfs.cf[cf].flags & SS_CF_LIST)
+        return remove_list(s, cf, key);
     return s->p->ops->remove(s->impl, cf, key);
 }
 
@@ -636,9 +677,11 @@ ss_store_free(ss_store *s)
 
 /* ------------------------------------------------------------- iterators */
 
+/* list_values: the iterator walks one list's values (ss_store_list_iter):
+ * `prefix` is the list's prefix, and steps return the list's key. */
 static int
 make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
-          ss_slice start, ss_slice end, const char *fn)
+          ss_slice start, ss_slice end, const char *fn, bool list_values)
 {
     ss_iter *it;
     ss_scan scan;
@@ -679,6 +722,9 @@ make_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix,
         return rc;
     }
     it->bounds = b;
+    it->heads = (s->p->cfs.cf[cf].flags & SS_CF_LIST) != 0;
+    if (list_values)
+        it->list_key = ss_slice_of(b + 2, prefix.len - 2);
     it->s = s;
     it->mods = s->mods;
     it->next = s->iters;
@@ -697,7 +743,7 @@ ss_store_iter(ss_iter **out, ss_store *s, unsigned cf)
         *out = NULL;
     if ((rc = SS_DECODE_STORE(s, "ss_store_iter")) < 0)
         return rc;
-    return make_iter(out, s, cf, none, none, none, "ss_store_iter");
+    return make_iter(out, s, cf, none, none, none, "ss_store_iter", false);
 }
 
 int
@@ -710,7 +756,8 @@ ss_store_prefix_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice prefix)
         *out = NULL;
     if ((rc = SS_DECODE_STORE(s, "ss_store_prefix_scan")) < 0)
         return rc;
-    return make_iter(out, s, cf, prefix, none, none, "ss_store_prefix_scan");
+    return make_iter(out, s, cf, prefix, none, none, "ss_store_prefix_scan",
+                     false);
 }
 
 int
@@ -731,7 +778,8 @@ ss_store_range_scan(ss_iter **out, ss_store *s, unsigned cf, ss_slice start,
                             "'%s' is not ordered (declare it with "
                             "SS_CF_ORDERED)",
                             s->p->cfs.cf[cf].name);
-    return make_iter(out, s, cf, none, start, end, "ss_store_range_scan");
+    return make_iter(out, s, cf, none, start, end, "ss_store_range_scan",
+                     false);
 }
 
 int
@@ -751,7 +799,13 @@ ss_iter_next(ss_iter *it, ss_slice *key_out, ss_slice *value_out)
         return ss_error_set(SS_EINVAL,
                             "ss_iter_next: the store was committed "
                             "or aborted after the iterator was created");
-    return it->s->p->ops->iter_next(it->impl, key_out, value_out);
+    if ((rc = it->s->p->ops->iter_next(it->impl, key_out, value_out)) < 0)
+        return rc;
+    if (it->list_key.data && key_out)
+        *key_out = it->list_key;
+    if (it->heads && value_out) /* a list head's bytes are ours */
+        *value_out = ss_slice_of(NULL, 0);
+    return 0;
 }
 
 static void
@@ -779,6 +833,28 @@ ss_iter_free(ss_iter *it)
     iter_release(it);
 }
 
+/* Remove every key `scan` yields from family cf, through the provider's
+ * remove (invariant 7), counting them in *removed. */
+static int
+remove_scan(ss_store *s, unsigned cf, const ss_scan *scan, uint64_t *removed)
+{
+    ss_slice k;
+    void *it = NULL;
+    int rc;
+
+    /* Iterators survive writes (statestore.h, ss_iter_next) and the key
+     * slice survives the remove of its key. */
+    if ((rc = s->p->ops->iter(&it, s->impl, cf, scan)) < 0)
+        return rc;
+    while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
+        if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0)
+            break;
+        (*removed)++;
+    }
+    s->p->ops->iter_free(it);
+    return rc == SS_EDONE ? 0 : rc;
+}
+
 /* ------------------------------------------------------ batch reads/writes */
 
 int
@@ -790,7 +866,8 @@ ss_store_multi_get(ss_slice *values_out, int *status_out, ss_store *s,
     int rc, found = 0;
 
     if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
-        (rc = check_store(s, fn, cf, NEED_READ)) < 0)
+        (rc = check_store(s, fn, cf, NEED_READ)) < 0 ||
+        (rc = not_list(s, cf, fn)) < 0)
         return rc;
     if (n > 0 && (!values_out || !status_out || !keys))
         return ss_error_set(SS_EINVAL,
@@ -833,13 +910,12 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
 {
     const char *fn = "ss_store_remove_range";
     ss_scan scan;
-    ss_slice k;
-    void *it = NULL;
     uint64_t removed = 0;
     int rc;
 
     if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
         (rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
+        (rc = not_list(s, cf, fn)) < 0 ||
         (rc = check_slice(start, fn, "start")) < 0 ||
         (rc = check_slice(end, fn, "end")) < 0)
         return rc;
@@ -857,29 +933,95 @@ ss_store_remove_range(ss_store *s, unsigned cf, ss_slice start, ss_slice end)
         scan.start.data = "";
     if (!scan.end.data)
         scan.end.data = "";
-    /* Iterators survive writes (statestore.h, ss_iter_next) and the key
-     * slice survives the remove of its key. */
-    if ((rc = s->p->ops->iter(&it, s->impl, cf, &scan)) < 0)
-        return rc;
-    while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
-        if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0) {
-            rc = ss_error_wrap(rc, "%s: after removing %" PRIu64 " keys", fn,
-                               removed);
-            break;
-        }
-        removed++;
-    }
-    s->p->ops->iter_free(it);
-    return rc == SS_EDONE ? 0 : rc;
+    if ((rc = remove_scan(s, cf, &scan, &removed)) < 0)
+        return ss_error_wrap(rc, "%s: after removing %" PRIu64 " keys", fn,
+                             removed);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- families */
+
+/* Whether `name` is a list family's hidden values family. */
+static bool
+is_values_name(const char *name)
+{
+    return strncmp(name, LIST_VALUES_PREFIX, 2) == 0;
+}
+
+/* The id of list family cf's values family (invariant 8). */
+static int
+values_cf(unsigned *out, const ss_cf_table *t, unsigned cf)
+{
+    char name[SS_MAX_CF_NAME + 3];
+    unsigned i;
+
+    snprintf(name, sizeof(name), "%s%s", LIST_VALUES_PREFIX, t->cf[cf].name);
+    for (i = 0; i < t->count; i++)
+        if (strcmp(t->cf[i].name, name) == 0) {
+            *out = i;
+            return 0;
+        }
+    return ss_error_set(SS_ECORRUPT,
+                        "list family '%s' has no values family (its files "
+                        "lack family \\x1fL%s)",
+                        t->cf[cf].name, t->cf[cf].name);
+}
+
+/* Check a family name and flags a caller gives; declare the family (and,
+ * for a list family, its values family) in the provider's table. */
+static int
+declare_family(unsigned *out, unsigned *values, ss_provider *p,
+               const char *name, unsigned flags, const char *fn)
+{
+    char hidden[SS_MAX_CF_NAME + 3];
+    unsigned id, before = p->cfs.count;
+    int rc;
+
+    *values = SS_MAX_CFS;
+    if (is_values_name(name))
+        return ss_error_set(SS_EINVAL,
+                            "%s('%s'): names starting with \\x1fL are "
+                            "reserved",
+                            fn, name);
+    if ((flags & SS_CF_LIST) && strlen(name) > SS_MAX_CF_NAME - 2)
+        return ss_error_set(SS_EINVAL,
+                            "%s: a list family's name is 1..%u bytes "
+                            "(got %zu)",
+                            fn, SS_MAX_CF_NAME - 2, strlen(name));
+    if ((rc = ss_cf_table_declare(&id, &p->cfs, name, flags)) < 0)
+        return ss_error_wrap(rc, "%s", fn);
+    if (p->cfs.count != before && (rc = p->ops->cf_added(p->impl, id)) < 0)
+        return rc;
+    *out = id;
+    if (!(flags & SS_CF_LIST))
+        return 0;
+    snprintf(hidden, sizeof(hidden), "%s%s", LIST_VALUES_PREFIX, name);
+    before = p->cfs.count;
+    if ((rc = ss_cf_table_declare(values, &p->cfs, hidden, SS_CF_ORDERED)) < 0)
+        return ss_error_wrap(rc, "%s", fn);
+    if (p->cfs.count != before && (rc = p->ops->cf_added(p->impl, *values)) < 0)
+        return rc;
+    return 0;
+}
+
+static int
+create_in_store(ss_store *s, unsigned id, const char *fn)
+{
+    int rc;
+
+    if (id == SS_MAX_CFS || ss_cf_set_has(&s->live, id))
+        return 0;
+    if ((rc = s->p->ops->cf_create(s->impl, id)) < 0)
+        return ss_error_wrap(rc, "%s('%s')", fn, s->p->cfs.cf[id].name);
+    ss_cf_set_add(&s->live, id);
+    return 0;
+}
 
 int
 ss_store_cf_create(unsigned *out, ss_store *s, const char *name, unsigned flags)
 {
     const char *fn = "ss_store_cf_create";
-    unsigned id, before;
+    unsigned id, values;
     int rc;
 
     if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
@@ -892,18 +1034,32 @@ ss_store_cf_create(unsigned *out, ss_store *s, const char *name, unsigned flags)
                             "%s('%s'): provider '%s' cannot create "
                             "families in a store (use ss_provider_cf)",
                             fn, name, s->p->ops->name);
-    before = s->p->cfs.count;
-    if ((rc = ss_cf_table_declare(&id, &s->p->cfs, name, flags)) < 0)
-        return ss_error_wrap(rc, "%s", fn);
-    if (s->p->cfs.count != before &&
-        (rc = s->p->ops->cf_added(s->p->impl, id)) < 0)
+    if ((rc = declare_family(&id, &values, s->p, name, flags, fn)) < 0 ||
+        (rc = create_in_store(s, id, fn)) < 0 ||
+        (rc = create_in_store(s, values, fn)) < 0)
         return rc;
-    if (!ss_cf_set_has(&s->live, id)) {
-        if ((rc = s->p->ops->cf_create(s->impl, id)) < 0)
-            return ss_error_wrap(rc, "%s('%s')", fn, name);
-        ss_cf_set_add(&s->live, id);
-    }
     *out = id;
+    return 0;
+}
+
+/* Drop family cf from s's batch with its keys (invariant 7). */
+static int
+drop_from_store(ss_store *s, unsigned cf, const char *fn)
+{
+    ss_slice none = {"", 0};
+    ss_scan scan;
+    uint64_t removed = 0;
+    int rc;
+
+    scan.prefix = scan.start = scan.end = none;
+    if ((rc = remove_scan(s, cf, &scan, &removed)) < 0)
+        return ss_error_wrap(
+            rc, "%s('%s'): after removing %" PRIu64 " keys (abort the batch)",
+            fn, s->p->cfs.cf[cf].name, removed);
+    if ((rc = s->p->ops->cf_drop(s->impl, cf)) < 0)
+        return rc;
+    ss_cf_set_del(&s->live, cf);
+    ss_cf_set_add(&s->dropped, cf);
     return 0;
 }
 
@@ -911,11 +1067,7 @@ int
 ss_store_cf_drop(ss_store *s, unsigned cf)
 {
     const char *fn = "ss_store_cf_drop";
-    ss_slice none = {"", 0};
-    ss_scan scan;
-    ss_slice k;
-    void *it = NULL;
-    uint64_t removed = 0;
+    unsigned values;
     int rc;
 
     if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
@@ -935,29 +1087,12 @@ ss_store_cf_drop(ss_store *s, unsigned cf)
     if (!s->p->ops->cf_drop)
         return ss_error_set(SS_EINVAL, "%s: provider '%s' cannot drop families",
                             fn, s->p->ops->name);
-    /* Invariant 7: the keys go through remove, so the provider's batch,
-     * key count and memory budget see them go. */
-    scan.prefix = scan.start = scan.end = none;
-    if ((rc = s->p->ops->iter(&it, s->impl, cf, &scan)) < 0)
+    if ((s->p->cfs.cf[cf].flags & SS_CF_LIST) &&
+        ((rc = values_cf(&values, &s->p->cfs, cf)) < 0 ||
+         (ss_cf_set_has(&s->live, values) &&
+          (rc = drop_from_store(s, values, fn)) < 0)))
         return rc;
-    while ((rc = s->p->ops->iter_next(it, &k, NULL)) == 0) {
-        if ((rc = s->p->ops->remove(s->impl, cf, k)) < 0) {
-            rc = ss_error_wrap(rc,
-                               "%s('%s'): after removing %" PRIu64
-                               " keys (abort the batch)",
-                               fn, s->p->cfs.cf[cf].name, removed);
-            break;
-        }
-        removed++;
-    }
-    s->p->ops->iter_free(it);
-    if (rc != SS_EDONE)
-        return rc;
-    if ((rc = s->p->ops->cf_drop(s->impl, cf)) < 0)
-        return rc;
-    ss_cf_set_del(&s->live, cf);
-    ss_cf_set_add(&s->dropped, cf);
-    return 0;
+    return drop_from_store(s, cf, fn);
 }
 
 int
@@ -974,15 +1109,259 @@ ss_store_cf_list(ss_cf_info *out, size_t cap, ss_store *s)
     if (cap > 0 && !out)
         return ss_error_set(SS_EINVAL, "%s: out is NULL with cap %zu", fn, cap);
     for (i = 0; i < s->p->cfs.count; i++) {
-        if (!s->all_live && !ss_cf_set_has(&s->live, i))
+        if ((!s->all_live && !ss_cf_set_has(&s->live, i)) ||
+            is_values_name(s->p->cfs.cf[i].name))
             continue;
         if (n < cap) {
             out[n].id = i;
-            out[n].flags = s->p->cfs.cf[i].flags & SS_CF_ORDERED;
+            out[n].flags = s->p->cfs.cf[i].flags & (SS_CF_ORDERED | SS_CF_LIST);
             snprintf(out[n].name, sizeof(out[n].name), "%s",
                      s->p->cfs.cf[i].name);
         }
         n++;
     }
     return (int)n;
+}
+
+/* ------------------------------------------------------------------ lists */
+
+/* Family cf of s is a list family, or SS_EINVAL saying what to use. */
+static int
+is_list(const ss_store *s, unsigned cf, const char *fn)
+{
+    if (s->p->cfs.cf[cf].flags & SS_CF_LIST)
+        return 0;
+    return ss_error_set(SS_EINVAL,
+                        "%s: family '%s' does not hold lists (create it "
+                        "with SS_CF_LIST)",
+                        fn, s->p->cfs.cf[cf].name);
+}
+
+/* The values' key prefix of list `key`: its length (u16, big-endian),
+ * then the key.  A value's key adds its sequence number (u64,
+ * big-endian), so one key's values are a prefix scan, in append order. */
+static size_t
+list_prefix(unsigned char *out, ss_slice key)
+{
+    out[0] = (unsigned char)(key.len >> 8);
+    out[1] = (unsigned char)key.len;
+    memcpy(out + 2, key.data, key.len);
+    return key.len + 2;
+}
+
+static void
+put_be64(unsigned char *out, uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (unsigned char)v;
+}
+
+/* Checks of a list write: store, family, key; *values its values
+ * family. */
+static int
+check_list_write(unsigned *values, ss_store *s, unsigned cf, ss_slice key,
+                 const char *fn)
+{
+    int rc;
+
+    if ((rc = check_store(s, fn, cf, NEED_WRITE)) < 0 ||
+        (rc = is_list(s, cf, fn)) < 0 || (rc = check_key(key, fn, SS_ELIMIT)))
+        return rc;
+    if (key.len > LIST_MAX_KEY)
+        return ss_error_set(SS_ELIMIT,
+                            "%s: key length %zu exceeds the maximum %u "
+                            "of a list family",
+                            fn, key.len, LIST_MAX_KEY);
+    return values_cf(values, &s->p->cfs, cf);
+}
+
+static int
+check_value(ss_slice v, const char *fn)
+{
+    int rc;
+
+    if ((rc = check_slice(v, fn, "value")) < 0)
+        return rc;
+    if (v.len > SS_MAX_VALUE_LEN)
+        return ss_error_set(SS_ELIMIT,
+                            "%s: value length %zu exceeds the "
+                            "maximum %u",
+                            fn, v.len, SS_MAX_VALUE_LEN);
+    return 0;
+}
+
+/* Append values[0..n) to list `key` whose head says `next` (the next
+ * sequence number), then write the head.  buf holds the key's prefix
+ * (plen bytes) and room for a sequence number. */
+static int
+list_add(ss_store *s, unsigned cf, unsigned values, ss_slice key,
+         unsigned char *buf, size_t plen, uint64_t next, const ss_slice *vals,
+         size_t n, const char *fn)
+{
+    unsigned char head[8];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < n; i++) {
+        put_be64(buf + plen, next + i);
+        if ((rc = s->p->ops->put(s->impl, values, ss_slice_of(buf, plen + 8),
+                                 vals[i])) < 0)
+            return ss_error_wrap(rc,
+                                 "%s: list of %zu-byte key, value %zu "
+                                 "(abort the batch)",
+                                 fn, key.len, i);
+    }
+    put_be64(head, next + n);
+    if ((rc = s->p->ops->put(s->impl, cf, key, ss_slice_of(head, 8))) < 0)
+        return ss_error_wrap(rc, "%s: list of %zu-byte key (abort the batch)",
+                             fn, key.len);
+    return 0;
+}
+
+/* Remove list `key` (its head and values); buf holds its prefix. */
+static int
+list_clear(ss_store *s, unsigned cf, unsigned values, ss_slice key,
+           const unsigned char *buf, size_t plen)
+{
+    ss_slice none = {"", 0};
+    ss_scan scan;
+    uint64_t removed = 0;
+    int rc;
+
+    scan.prefix = ss_slice_of(buf, plen);
+    scan.start = scan.end = none;
+    if ((rc = remove_scan(s, values, &scan, &removed)) < 0)
+        return ss_error_wrap(rc,
+                             "removing a list after %" PRIu64
+                             " of its values (abort the batch)",
+                             removed);
+    return s->p->ops->remove(s->impl, cf, key);
+}
+
+/* The sequence number list `key`'s next value gets (0: no list). */
+static int
+list_next(uint64_t *next, ss_store *s, unsigned cf, ss_slice key)
+{
+    const unsigned char *h;
+    ss_slice head;
+    int rc, i;
+
+    *next = 0;
+    rc = s->p->ops->get(&head, s->impl, cf, key);
+    if (rc == SS_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (head.len != 8)
+        return ss_error_set(SS_ECORRUPT,
+                            "list head of a %zu-byte key in family '%s' "
+                            "has %zu bytes, not 8",
+                            key.len, s->p->cfs.cf[cf].name, head.len);
+    for (h = head.data, i = 0; i < 8; i++)
+        *next = *next << 8 | h[i];
+    return 0;
+}
+
+int
+ss_store_append(ss_store *s, unsigned cf, ss_slice key, ss_slice value)
+{
+    const char *fn = "ss_store_append";
+    unsigned char *buf;
+    unsigned values;
+    uint64_t next;
+    size_t plen;
+    int rc;
+
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_list_write(&values, s, cf, key, fn)) < 0 ||
+        (rc = check_value(value, fn)) < 0)
+        return rc;
+    if (!(buf = malloc(key.len + 10)))
+        return ss_error_set(SS_ENOMEM, "%s: out of memory", fn);
+    plen = list_prefix(buf, key);
+    if ((rc = list_next(&next, s, cf, key)) == 0)
+        rc = list_add(s, cf, values, key, buf, plen, next, &value, 1, fn);
+    free(buf);
+    return rc;
+}
+
+int
+ss_store_put_list(ss_store *s, unsigned cf, ss_slice key,
+                  const ss_slice *values, size_t n)
+{
+    const char *fn = "ss_store_put_list";
+    unsigned char *buf;
+    unsigned vcf;
+    uint64_t next;
+    size_t i, plen;
+    int rc;
+
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_list_write(&vcf, s, cf, key, fn)) < 0)
+        return rc;
+    if (n > 0 && !values)
+        return ss_error_set(SS_EINVAL, "%s: values is NULL with n %zu", fn, n);
+    for (i = 0; i < n; i++)
+        if ((rc = check_value(values[i], fn)) < 0)
+            return ss_error_wrap(rc, "%s: value %zu of %zu", fn, i, n);
+    if (!(buf = malloc(key.len + 10)))
+        return ss_error_set(SS_ENOMEM, "%s: out of memory", fn);
+    plen = list_prefix(buf, key);
+    /* Sequence numbers go on from the old list's, so an iteration of
+     * the list in progress finds the new values after its position. */
+    if ((rc = list_next(&next, s, cf, key)) == 0)
+        rc = list_clear(s, cf, vcf, key, buf, plen);
+    if (rc == 0 && n > 0)
+        rc = list_add(s, cf, vcf, key, buf, plen, next, values, n, fn);
+    free(buf);
+    return rc;
+}
+
+int
+ss_store_list_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice key)
+{
+    const char *fn = "ss_store_list_iter";
+    ss_slice none = {NULL, 0};
+    unsigned char *buf;
+    unsigned values;
+    size_t plen;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if ((rc = SS_DECODE_STORE(s, fn)) < 0 ||
+        (rc = check_store(s, fn, cf, NEED_READ)) < 0 ||
+        (rc = is_list(s, cf, fn)) < 0 ||
+        (rc = check_key(key, fn, SS_EINVAL)) < 0 ||
+        (rc = values_cf(&values, &s->p->cfs, cf)) < 0)
+        return rc;
+    if (key.len > LIST_MAX_KEY) /* no such list: nothing to iterate */
+        key.len = LIST_MAX_KEY + 1;
+    if (!(buf = malloc(key.len + 2)))
+        return ss_error_set(SS_ENOMEM, "%s: out of memory", fn);
+    plen = list_prefix(buf, key);
+    rc =
+        make_iter(out, s, values, ss_slice_of(buf, plen), none, none, fn, true);
+    free(buf);
+    return rc;
+}
+
+static int
+remove_list(ss_store *s, unsigned cf, ss_slice key)
+{
+    unsigned char *buf;
+    unsigned values;
+    int rc;
+
+    if (key.len > LIST_MAX_KEY)
+        return 0; /* no such list */
+    if ((rc = values_cf(&values, &s->p->cfs, cf)) < 0)
+        return rc;
+    if (!(buf = malloc(key.len + 2)))
+        return ss_error_set(SS_ENOMEM, "ss_store_remove: out of memory");
+    rc = list_clear(s, cf, values, key, buf, list_prefix(buf, key));
+    free(buf);
+    return rc;
 }

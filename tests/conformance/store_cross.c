@@ -203,6 +203,68 @@ check_versions(ss_test *t, ss_provider *p, unsigned cf[2])
     ss_store_free(s);
 }
 
+/* Lists: version LV (1..3) of list family "events" holds, for key
+ * "e-<k>" (k < 20), values "v-<k>-<j>" for j < k + 5 * LV. */
+static void
+write_lists(ss_test *t, ss_provider *p)
+{
+    char key[32], val[32];
+    uint64_t latest = 0;
+    unsigned cf, v, k, j;
+    ss_store *s;
+
+    SS_CHECK_OK(ss_provider_latest(&latest, p));
+    for (v = 1; v <= 3; v++) {
+        SS_CHECK_OK(ss_provider_load(&s, p, latest));
+        if (v == 1)
+            SS_CHECK_OK(ss_store_cf_create(&cf, s, "events", SS_CF_LIST));
+        for (k = 0; k < 20; k++)
+            for (j = (v == 1 ? 0 : k + 5 * (v - 1)); j < k + 5 * v; j++) {
+                snprintf(key, sizeof(key), "e-%u", k);
+                snprintf(val, sizeof(val), "v-%u-%u", k, j);
+                SS_CHECK_OK(ss_store_append(s, cf, SS_STR(key), SS_STR(val)));
+            }
+        SS_CHECK_OK(ss_store_commit(&latest, s));
+        ss_store_free(s);
+    }
+}
+
+static void
+check_lists(ss_test *t, ss_provider *p)
+{
+    char key[32], val[32];
+    ss_cf_info info[8];
+    uint64_t latest = 0;
+    unsigned v, k, j, cf = 0;
+    ss_store *s;
+    ss_iter *it;
+    ss_slice got;
+    int n, i, rc;
+
+    SS_CHECK_OK(ss_provider_latest(&latest, p));
+    for (v = 1; v <= 3; v++) {
+        ss_test_context(t, "lists version %u", v);
+        SS_CHECK_OK(ss_provider_load_readonly(&s, p, latest - 3 + v));
+        n = ss_store_cf_list(info, 8, s);
+        for (i = 0; i < n && i < 8; i++)
+            if (strcmp(info[i].name, "events") == 0)
+                cf = info[i].id;
+        SS_CHECK(cf != 0);
+        for (k = 0; k < 20; k++) {
+            snprintf(key, sizeof(key), "e-%u", k);
+            SS_CHECK_OK(ss_store_list_iter(&it, s, cf, SS_STR(key)));
+            for (j = 0; (rc = ss_iter_next(it, NULL, &got)) == 0; j++) {
+                snprintf(val, sizeof(val), "v-%u-%u", k, j);
+                SS_CHECK_EQ_SLICE(got, SS_STR(val));
+            }
+            SS_CHECK_RC(SS_EDONE, rc);
+            SS_CHECK(j == k + 5 * v);
+            ss_iter_free(it);
+        }
+        ss_store_free(s);
+    }
+}
+
 static void
 cross(ss_test *t, const char *const *writer, const char *const *reader)
 {
@@ -218,9 +280,11 @@ cross(ss_test *t, const char *const *writer, const char *const *reader)
     cf[0] = SS_CF_DEFAULT;
     SS_CHECK_OK(ss_provider_cf(&cf[1], p, "by-time", SS_CF_ORDERED));
     write_versions(t, p, cf);
+    write_lists(t, p);
     ss_provider_close(p);
     SS_CHECK_OK(open_with(&p, t->dir, reader));
     SS_CHECK_OK(ss_provider_cf(&cf[1], p, "by-time", SS_CF_ORDERED));
+    check_lists(t, p);
     check_versions(t, p, cf);
     ss_provider_close(p);
 }

@@ -272,7 +272,7 @@ test_misuse__family_declaration(ss_test *t)
     SS_CHECK_ERR(SS_EINVAL, ss_provider_cf(&cf, p, name, 0));
     name[255] = '\0';
     SS_CHECK_OK(ss_provider_cf(&cf, p, name, 0));
-    SS_CHECK_ERR(SS_EINVAL, ss_provider_cf(&cf, p, "f", 2));
+    SS_CHECK_ERR(SS_EINVAL, ss_provider_cf(&cf, p, "f", 4));
     SS_CHECK_OK(ss_provider_cf(&cf, p, "f", SS_CF_ORDERED));
     SS_CHECK_ERR_MSG(SS_EINVAL, ss_provider_cf(&id, p, "f", 0), "f");
 

@@ -78,6 +78,15 @@ typedef struct pkey {
     size_t n;
 } pkey;
 
+/* The list family "lst" (SS_CF_LIST): lists of value ids for pool keys
+ * 0..LKEYS-1, at most LMAX values each. */
+#define LKEYS 6
+#define LMAX 10
+typedef struct lists {
+    uint32_t len[LKEYS];
+    uint32_t v[LKEYS][LMAX];
+} lists;
+
 /* An open read view and the contents it must keep showing (its version
  * may be overwritten in the model when the writer goes back in time). */
 #define MAX_VIEWS 3
@@ -86,6 +95,7 @@ typedef struct mview {
     uint64_t v;
     contents c;
     int dyn; /* its version has family "dyn" */
+    lists l;
 } mview;
 
 typedef struct model {
@@ -110,6 +120,9 @@ typedef struct model {
     contents cur;  /* s's contents, uncommitted changes included */
     int cur_dyn;   /* s has family "dyn" */
     uint32_t next_val;
+    lists *lver; /* each version's lists */
+    lists lcur;  /* s's lists */
+    unsigned lcf;
     mview views[MAX_VIEWS];
     int nviews;
 
@@ -341,13 +354,19 @@ static void
 check_families(model *m, ss_store *s, int dyn)
 {
     ss_test *t = m->t;
-    ss_cf_info info[NCF + 1];
+    ss_cf_info info[NCF + 2];
     ss_slice got;
     int n, i, f, found[NCF] = {0};
 
-    n = ss_store_cf_list(info, NCF + 1, s);
-    SS_CHECK_EQ_U64((uint64_t)n, (uint64_t)(DYN + (dyn ? 1 : 0)));
+    /* The declared ones, "lst" (not its hidden values family), "dyn". */
+    n = ss_store_cf_list(info, NCF + 2, s);
+    SS_CHECK_EQ_U64((uint64_t)n, (uint64_t)(DYN + 1 + (dyn ? 1 : 0)));
     for (i = 0; i < n; i++) {
+        if (strcmp(info[i].name, "lst") == 0) {
+            SS_CHECK_EQ_U64(info[i].flags, SS_CF_LIST);
+            SS_CHECK_EQ_U64(info[i].id, m->lcf);
+            continue;
+        }
         for (f = 0; f < NCF; f++)
             if (strcmp(info[i].name, cf_names[f] ? cf_names[f] : "default") ==
                 0)
@@ -364,6 +383,35 @@ check_families(model *m, ss_store *s, int dyn)
     if (!dyn && m->cf[DYN] != NO_ID)
         SS_CHECK_ERR(SS_EINVAL,
                      ss_store_get(&got, s, m->cf[DYN], key_slice(m, 0)));
+}
+
+/* The lists of `s` are exactly `l`: each key's values in order, and the
+ * list family's keys are the non-empty lists. */
+static void
+check_lists(model *m, ss_store *s, const lists *l)
+{
+    ss_test *t = m->t;
+    unsigned char buf[MAX_VAL];
+    size_t k, j, n, want = 0;
+    ss_iter *it = NULL;
+    ss_slice key, v;
+    int rc;
+
+    for (k = 0; k < LKEYS; k++) {
+        SS_CHECK_OK(ss_store_list_iter(&it, s, m->lcf, key_slice(m, k)));
+        for (j = 0; (rc = ss_iter_next(it, &key, &v)) == 0; j++) {
+            if (j >= l->len[k])
+                SS_FAIL("list of key %zu: more than %u values", k, l->len[k]);
+            SS_CHECK_EQ_SLICE(key, key_slice(m, k));
+            n = value_bytes(l->v[k][j], buf);
+            SS_CHECK_EQ_SLICE(v, ss_test_slice(buf, n));
+        }
+        SS_CHECK_RC(SS_EDONE, rc);
+        ss_iter_free(it);
+        SS_CHECK_EQ_U64(j, l->len[k]);
+        want += l->len[k] > 0;
+    }
+    SS_CHECK_EQ_U64(family_size(t, s, m->lcf), want);
 }
 
 /* Everything in `s` equals `c`: every family iterated, every key got. */
@@ -432,8 +480,11 @@ push_version(model *m, const contents *c)
         m->ver = realloc(m->ver, m->cap * sizeof(contents));
         m->sure = realloc(m->sure, m->cap);
         m->vdyn = realloc(m->vdyn, m->cap);
-        SS_CHECK(m->ver != NULL && m->sure != NULL && m->vdyn != NULL);
+        m->lver = realloc(m->lver, m->cap * sizeof(lists));
+        SS_CHECK(m->ver != NULL && m->sure != NULL && m->vdyn != NULL &&
+                 m->lver != NULL);
     }
+    m->lver[v] = m->lcur;
     memcpy(m->ver[v], *c, sizeof(contents));
     m->vdyn[v] = (unsigned char)m->cur_dyn;
     m->sure[v] = 1;
@@ -469,6 +520,7 @@ load_version(model *m, uint64_t v, int readonly)
     SS_CHECK(s != NULL);
     SS_CHECK_EQ_U64(ss_store_version(s), v);
     check_all(m, s, &m->ver[v], m->vdyn[v]);
+    check_lists(m, s, &m->lver[v]);
     return s;
 }
 
@@ -503,6 +555,7 @@ open_store(model *m, uint64_t v)
     m->base = v;
     memcpy(m->cur, m->ver[v], sizeof(contents));
     m->cur_dyn = m->vdyn[v];
+    m->lcur = m->lver[v];
 }
 
 static void
@@ -545,6 +598,7 @@ reopen_provider(model *m)
         if (cf_names[order[i]])
             SS_CHECK_OK(ss_provider_cf(&m->cf[order[i]], m->p,
                                        cf_names[order[i]], cf_flags[order[i]]));
+    SS_CHECK_OK(ss_provider_cf(&m->lcf, m->p, "lst", SS_CF_LIST));
     check_latest(m);
 }
 
@@ -1004,6 +1058,7 @@ op_view(model *m)
             x->v = v;
             memcpy(x->c, m->ver[v], sizeof(contents));
             x->dyn = m->vdyn[v];
+            x->l = m->lver[v];
             if (below(m, 4) == 0)
                 SS_CHECK_ERR(
                     SS_EINVAL,
@@ -1017,9 +1072,47 @@ op_view(model *m)
         return;
     }
     check_all(m, x->s, &x->c, x->dyn);
+    check_lists(m, x->s, &x->l);
     if (r == 1) {
         ss_store_free(x->s);
         *x = m->views[--m->nviews];
+    }
+}
+
+/* Lists: append (a full list is replaced instead), replace with 0..3
+ * values, remove, or check all; then the key's list is checked. */
+static void
+op_list(model *m)
+{
+    ss_test *t = m->t;
+    unsigned char bufs[3][MAX_VAL];
+    ss_slice vals[3];
+    size_t k = below(m, LKEYS), n, j, r = below(m, 10);
+
+    if (r < 6 && m->lcur.len[k] < LMAX) {
+        uint32_t id = ++m->next_val;
+
+        n = value_bytes(id, bufs[0]);
+        SS_CHECK_OK(ss_store_append(m->s, m->lcf, key_slice(m, k),
+                                    ss_test_slice(n ? bufs[0] : NULL, n)));
+        m->lcur.v[k][m->lcur.len[k]++] = id;
+    } else if (r < 8) {
+        n = below(m, 4);
+        for (j = 0; j < n; j++) {
+            uint32_t id = ++m->next_val;
+            size_t len = value_bytes(id, bufs[j]);
+
+            vals[j] = ss_test_slice(len ? bufs[j] : NULL, len);
+            m->lcur.v[k][j] = id;
+        }
+        SS_CHECK_OK(ss_store_put_list(m->s, m->lcf, key_slice(m, k),
+                                      n ? vals : NULL, n));
+        m->lcur.len[k] = (uint32_t)n;
+    } else if (r == 8) {
+        SS_CHECK_OK(ss_store_remove(m->s, m->lcf, key_slice(m, k)));
+        m->lcur.len[k] = 0;
+    } else {
+        check_lists(m, m->s, &m->lcur);
     }
 }
 
@@ -1039,6 +1132,7 @@ enum {
     OP_READONLY,
     OP_MAINT,
     OP_VIEW,
+    OP_LIST,
     OP_CF_CREATE,
     OP_CF_DROP,
     N_OPS
@@ -1064,6 +1158,7 @@ static const struct {
     [OP_READONLY] = {"readonly", op_readonly, 4},
     [OP_MAINT] = {"maintenance", op_maintenance, 3},
     [OP_VIEW] = {"view", op_view, 6},
+    [OP_LIST] = {"list", op_list, 8},
     [OP_CF_CREATE] = {"cf_create", op_cf_create, 3},
     [OP_CF_DROP] = {"cf_drop", op_cf_drop, 2},
 };
@@ -1141,6 +1236,7 @@ test_model__random_ops(ss_test *t)
     }
     free(m->ver);
     free(m->vdyn);
+    free(m->lver);
     free(m->sure);
     free(m);
 }

@@ -25,7 +25,8 @@ mem_map_file_cfs(unsigned *local_to_cf, mem_prov *p, mm_map *m,
 
     for (i = 0; i < h->n_cf; i++) {
         if ((rc = ss_cf_table_declare(&id, p->cfs, h->cf[i].name,
-                                      h->cf[i].flags & SS_CF_ORDERED)) < 0)
+                                      h->cf[i].flags &
+                                          (SS_CF_ORDERED | SS_CF_LIST))) < 0)
             return ss_error_wrap(rc, "%s", path);
         local_to_cf[i] = id;
         for (j = m ? m->ncf : id + 1; j <= id; j++)

@@ -627,7 +627,8 @@ replay_begin(void *payload, unsigned *local_to_cf, const ss_file_header *h,
     /* Families get RocksDB ones at their first record (replay_apply). */
     for (i = 0; i < h->n_cf; i++)
         if ((rc = ss_cf_table_declare(&local_to_cf[i], r->p->cfs, h->cf[i].name,
-                                      h->cf[i].flags & SS_CF_ORDERED)) < 0)
+                                      h->cf[i].flags &
+                                          (SS_CF_ORDERED | SS_CF_LIST))) < 0)
             return ss_error_wrap(rc, "%s", path);
     return 0;
 }

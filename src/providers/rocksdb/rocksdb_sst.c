@@ -181,7 +181,7 @@ meta_flags(const ss_meta *m, const char *name)
 
     for (i = 0; i < m->header.n_cf; i++)
         if (strcmp(m->header.cf[i].name, name) == 0)
-            return (int)(m->header.cf[i].flags & SS_CF_ORDERED);
+            return (int)(m->header.cf[i].flags & (SS_CF_ORDERED | SS_CF_LIST));
     return -1;
 }
 
@@ -259,8 +259,8 @@ ss_rdb__open_meta(rdb_inst *in, uint64_t *keys_out, ss_cf_set *cfs_out,
     memset(cfs_out, 0, sizeof(*cfs_out));
     for (i = 0; i < m.header.n_cf; i++) {
         if ((rc = ss_cf_table_declare(&id, p->cfs, m.header.cf[i].name,
-                                      m.header.cf[i].flags & SS_CF_ORDERED)) <
-            0)
+                                      m.header.cf[i].flags &
+                                          (SS_CF_ORDERED | SS_CF_LIST))) < 0)
             goto out;
         ss_cf_set_add(cfs_out, id); /* a meta's table is its version's */
     }
