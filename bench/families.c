@@ -155,38 +155,19 @@ main(int argc, char **argv)
         "provider=rocksdb", "rocksdb.changelog_checkpointing=true", NULL};
     static const char *const sst[] = {"provider=rocksdb", NULL};
 #endif
-    uint32_t nkeys = 100000;
-    const char *dir = "/tmp";
-    int i, rounds = 5;
+    bench_args args = {100000, "/tmp", 5};
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--keys") && i + 1 < argc)
-            nkeys = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else {
-            fprintf(stderr,
-                    "usage: families [--keys N] [--dir DIR] [--rounds R]\n"
-                    "  N keys (default 100000), R rounds (default 5, at "
-                    "most %d)\n",
-                    MAX_ROUNDS);
-            return 2;
-        }
-    }
-    if (rounds < 1 || rounds > MAX_ROUNDS || nkeys < 1) {
-        fprintf(stderr, "families: bad --rounds or --keys\n");
-        return 2;
-    }
+    if ((rc = bench_parse(&args, argc, argv, 1u, MAX_ROUNDS)) != 0)
+        return rc;
     value_pool_init();
     printf("families: family of %u keys; create a family, drop it, or "
            "remove its keys one by one, then commit (%d rounds, median)\n",
-           nkeys, rounds);
-    bench_one("memory", memory, dir, nkeys, rounds);
+           args.keys, args.rounds);
+    bench_one("memory", memory, args.dir, args.keys, args.rounds);
 #ifdef SS_BENCH_HAVE_ROCKSDB
-    bench_one("rocksdb_changelog", changelog, dir, nkeys, rounds);
-    bench_one("rocksdb_snapshot", sst, dir, nkeys, rounds);
+    bench_one("rocksdb_changelog", changelog, args.dir, args.keys, args.rounds);
+    bench_one("rocksdb_snapshot", sst, args.dir, args.keys, args.rounds);
 #endif
     return 0;
 }

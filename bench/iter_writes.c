@@ -164,39 +164,20 @@ bench_one(const char *provider, const char *dir, uint32_t nkeys, unsigned flags,
 int
 main(int argc, char **argv)
 {
-    uint32_t nkeys = 1000000;
-    const char *dir = "/tmp";
-    int i, rounds = 5;
+    bench_args args = {1000000, "/tmp", 5};
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--keys") && i + 1 < argc)
-            nkeys = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else {
-            fprintf(stderr,
-                    "usage: iter_writes [--keys N] [--dir DIR] [--rounds R]\n"
-                    "  N keys (default 1000000), R rounds (default 5, at "
-                    "most %d)\n",
-                    MAX_ROUNDS);
-            return 2;
-        }
-    }
-    if (rounds < 1 || rounds > MAX_ROUNDS || nkeys < 2) {
-        fprintf(stderr, "iter_writes: bad --rounds or --keys\n");
-        return 2;
-    }
+    if ((rc = bench_parse(&args, argc, argv, 2u, MAX_ROUNDS)) != 0)
+        return rc;
     value_pool_init();
     printf("iter_writes: %u keys, remove every other one while iterating, "
            "%d rounds (median, min..max)\n",
-           nkeys, rounds);
-    bench_one("memory", dir, nkeys, 0, rounds);
-    bench_one("memory", dir, nkeys, SS_CF_ORDERED, rounds);
+           args.keys, args.rounds);
+    bench_one("memory", args.dir, args.keys, 0, args.rounds);
+    bench_one("memory", args.dir, args.keys, SS_CF_ORDERED, args.rounds);
 #ifdef SS_BENCH_HAVE_ROCKSDB
-    bench_one("rocksdb", dir, nkeys, 0, rounds);
-    bench_one("rocksdb", dir, nkeys, SS_CF_ORDERED, rounds);
+    bench_one("rocksdb", args.dir, args.keys, 0, args.rounds);
+    bench_one("rocksdb", args.dir, args.keys, SS_CF_ORDERED, args.rounds);
 #endif
     return 0;
 }

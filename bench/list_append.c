@@ -126,35 +126,20 @@ main(int argc, char **argv)
                                       "compression=none"};
 #endif
     static const uint32_t lens[] = {1, 100, 10000};
-    const char *dir = "/tmp";
-    int i, rounds = 5;
+    bench_args args = {0, "/tmp", 5};
+    int i, rc;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else {
-            fprintf(stderr,
-                    "usage: list_append [--rounds R] [--dir DIR]\n"
-                    "  R rounds (default 5, at most %d)\n",
-                    MAX_ROUNDS);
-            return 2;
-        }
-    }
-    if (rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "list_append: bad --rounds\n");
-        return 2;
-    }
+    if ((rc = bench_parse(&args, argc, argv, 1u, MAX_ROUNDS)) != 0)
+        return rc;
     value_pool_init();
     printf("list_append: %u appends per round over lists of each length "
            "(%u values in all), %d rounds (median, min..max)\n",
-           APPENDS, VALUES, rounds);
+           APPENDS, VALUES, args.rounds);
     for (i = 0; i < 3; i++)
-        bench_one("memory", mem, 2, dir, lens[i], rounds);
+        bench_one("memory", mem, 2, args.dir, lens[i], args.rounds);
 #ifdef SS_BENCH_HAVE_ROCKSDB
     for (i = 0; i < 3; i++)
-        bench_one("rocksdb", rdb, 3, dir, lens[i], rounds);
+        bench_one("rocksdb", rdb, 3, args.dir, lens[i], args.rounds);
 #endif
     return 0;
 }

@@ -110,7 +110,7 @@ static void
 bench_one(const char *name, const char *const *opts, size_t nopts,
           const char *dir, uint32_t nkeys, int rounds)
 {
-    char loc[512], cmd[600], bname[160];
+    char loc[512], cmd[600];
     double ov[MAX_ROUNDS], oro[MAX_ROUNDS], gv[MAX_ROUNDS], gro[MAX_ROUNDS];
     double pv[MAX_ROUNDS], pa[MAX_ROUNDS], m1, m2;
     unsigned char key[KEY_LEN];
@@ -125,9 +125,6 @@ bench_one(const char *name, const char *const *opts, size_t nopts,
     for (i = 0; i < GETS; i++)
         order[i] = (uint32_t)(rng_next(&rng) % nkeys);
     snprintf(loc, sizeof(loc), "%s/read_view-%s-%d", dir, name, (int)getpid());
-    for (i = 0; loc[i]; i++)
-        if (loc[i] == ':')
-            loc[i] = '-';
     TRY("open", ss_provider_open(&p, loc, opts, nopts));
     TRY("load", ss_provider_load(&s, p, 0));
     for (i = 0; i < nkeys; i++) {
@@ -164,13 +161,12 @@ bench_one(const char *name, const char *const *opts, size_t nopts,
     report(name, "put_alone", pa, rounds, "ns");
     m1 = median(ov, (size_t)rounds);
     m2 = median(oro, (size_t)rounds);
-    snprintf(bname, sizeof(bname), "%s", name);
     printf("  open: view is %.0fx faster than a read-only load\n", m2 / m1);
-    printf("BENCH read_view.%s.open_ratio_readonly_vs_view %.1f x\n", bname,
+    printf("BENCH read_view.%s.open_ratio_readonly_vs_view %.1f x\n", name,
            m2 / m1);
-    printf("BENCH read_view.%s.get_ratio_view_vs_readonly %.3f x\n", bname,
+    printf("BENCH read_view.%s.get_ratio_view_vs_readonly %.3f x\n", name,
            median(gv, (size_t)rounds) / median(gro, (size_t)rounds));
-    printf("BENCH read_view.%s.put_ratio_with_view_vs_alone %.3f x\n", bname,
+    printf("BENCH read_view.%s.put_ratio_with_view_vs_alone %.3f x\n", name,
            median(pv, (size_t)rounds) / median(pa, (size_t)rounds));
 }
 
@@ -185,38 +181,19 @@ main(int argc, char **argv)
     static const char *const sst[] = {"provider=rocksdb",
                                       "rocksdb.changelog_checkpointing=false"};
 #endif
-    uint32_t nkeys = 1000000;
-    const char *dir = "/tmp";
-    int i, rounds = 5;
+    bench_args args = {1000000, "/tmp", 5};
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--keys") && i + 1 < argc)
-            nkeys = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-            rounds = atoi(argv[++i]);
-        else {
-            fprintf(stderr,
-                    "usage: read_view [--keys N] [--dir DIR] [--rounds R]\n"
-                    "  N keys (default 1000000), R rounds (default 5, at "
-                    "most %d)\n",
-                    MAX_ROUNDS);
-            return 2;
-        }
-    }
-    if (rounds < 1 || rounds > MAX_ROUNDS || nkeys < 1) {
-        fprintf(stderr, "read_view: bad --rounds or --keys\n");
-        return 2;
-    }
+    if ((rc = bench_parse(&args, argc, argv, 1u, MAX_ROUNDS)) != 0)
+        return rc;
     value_pool_init();
     printf("read_view: version 1 of %u keys, writer loaded at 1; %d rounds "
            "(median, min..max)\n",
-           nkeys, rounds);
-    bench_one("memory", mem, 2, dir, nkeys, rounds);
+           args.keys, args.rounds);
+    bench_one("memory", mem, 2, args.dir, args.keys, args.rounds);
 #ifdef SS_BENCH_HAVE_ROCKSDB
-    bench_one("rocksdb.changelog", cl, 3, dir, nkeys, rounds);
-    bench_one("rocksdb.sst", sst, 2, dir, nkeys, rounds);
+    bench_one("rocksdb.changelog", cl, 3, args.dir, args.keys, args.rounds);
+    bench_one("rocksdb.sst", sst, 2, args.dir, args.keys, args.rounds);
 #endif
     return 0;
 }

@@ -1337,8 +1337,6 @@ ss_store_list_iter(ss_iter **out, ss_store *s, unsigned cf, ss_slice key)
         (rc = check_key(key, fn, SS_EINVAL)) < 0 ||
         (rc = values_cf(&values, &s->p->cfs, cf)) < 0)
         return rc;
-    if (key.len > LIST_MAX_KEY) /* no such list: nothing to iterate */
-        key.len = LIST_MAX_KEY + 1;
     if (!(buf = malloc(key.len + 2)))
         return ss_error_set(SS_ENOMEM, "%s: out of memory", fn);
     plen = list_prefix(buf, key);

@@ -12,9 +12,11 @@
  * the shadow is seeded from the change lists between the live map and W
  * (the open batch's list, then the history's), which name every key the
  * two differ on.  It is kept by the writer calling the preserve hooks
- * before any change to the live map (put, remove, a list swap by abort
- * or a move to another version): a key the shadow lacks gets its live
- * state, still W's, copied in first.  Commit changes nothing in the map.
+ * before any change to the live map (put, remove, a list swap by a move
+ * to another version): a key the shadow lacks gets its live state, still
+ * W's, copied in first.  Abort needs none (it swaps back only keys its
+ * batch wrote, which every view holds), and commit changes nothing in
+ * the map.
  * Invariant 2: when the live map leaves the provider (a load from files,
  * close), the views sharing it keep it through their holder (mem_hold);
  * nothing changes it after that, so those views need no more hooks.
@@ -402,9 +404,9 @@ mv_iter_next(mv_iter *it, ss_slice *key, ss_slice *value)
             it->pend_base = false;
         if (c >= 0)
             it->pend_shadow = false;
+        /* Ordered families find by key alone: no hash needed. */
         n = view_find(it->v, it->cf, it->last, it->last_len,
-                      it->ordered ? mm_hash(it->last, it->last_len)
-                                  : it->last_hash);
+                      it->ordered ? 0 : it->last_hash);
         if (n)
             break; /* else absent at the view's version: next */
     }
