@@ -314,6 +314,18 @@ SS_EXTERN int ss_provider_latest(uint64_t *out, ss_provider *provider);
  */
 SS_EXTERN int ss_provider_maintenance(ss_provider *provider);
 
+/**
+ * Run maintenance now as ss_provider_maintenance does, but write a
+ * snapshot of the newest version whatever `min_deltas_for_snapshot`
+ * says: Spark's forceSnapshotOnCommit.  Nothing is snapshotted when the
+ * newest version is already a snapshot (or an SST-mode `.meta`, which
+ * is a full checkpoint), or when its chain starts at a `.meta`
+ * (changelog deltas on top of one stay deltas, README).
+ * @note Cost: a whole snapshot write, O(state), on the calling thread.
+ * @return as ss_provider_maintenance
+ */
+SS_EXTERN int ss_provider_snapshot(ss_provider *provider);
+
 /** Close the provider, stopping background maintenance.  Stores still
  *  open are aborted and freed with it, as by ss_store_free (convention 9:
  *  their handles are then stale).  NULL is a no-op. */

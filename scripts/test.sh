@@ -5,8 +5,11 @@
 #   CC=clang bash scripts/test.sh     the same with clang
 #   TSAN=1 bash scripts/test.sh       ThreadSanitizer build in build-tsan/,
 #                                     the concurrency tests only
+# The optimised build then runs statestore-spark's suites too
+# (scripts/spark-test.sh; SS_SPARK_TESTS=0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bash scripts/deps.sh
 targets=()
 ctest_args=()
@@ -35,3 +38,8 @@ cmake -S . -B "$dir" "${flags[@]}" -DSS_ENABLE_WERROR=ON -DSS_WITH_ROCKSDB=ON >/
 cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 cd "$dir"
 ctest --output-on-failure -j"$(nproc)" "${ctest_args[@]}"
+cd "$root"
+if [ "${TSAN:-0}" != 1 ] && [ "${SANITIZE:-0}" != 1 ] && [ "${SS_SPARK_TESTS:-1}" = 1 ]; then
+  echo "== statestore-spark (scripts/spark-test.sh)"
+  bash scripts/spark-test.sh
+fi

@@ -161,8 +161,10 @@ void ss_dlog_note_commit(ss_dlog *d, const ss_frame_writer *fw,
                          uint64_t collect_ns, uint64_t sync_ns,
                          uint64_t records, uint64_t total_ns);
 
-/* Snapshot and retention (delta_log_maint.c). */
-int ss_dlog_maintenance(ss_dlog *d);
+/* Snapshot and retention (delta_log_maint.c).  `force`: snapshot the
+ * newest version whatever min_deltas_for_snapshot says (when it is not
+ * its own base already and its chain has no .meta base). */
+int ss_dlog_maintenance(ss_dlog *d, bool force);
 int ss_dlog__maint_start(ss_dlog *d);
 void ss_dlog__maint_stop(ss_dlog *d);
 void ss_dlog__meta_objects_free(ss_dlog *d);

@@ -689,22 +689,22 @@ out:
     return rc < 0 ? rc : 0;
 }
 
-static int maintain(ss_dlog *p);
+static int maintain(ss_dlog *p, bool force);
 
 int
-ss_dlog_maintenance(ss_dlog *p)
+ss_dlog_maintenance(ss_dlog *p, bool force)
 {
     int rc;
 
     /* One run at a time: the caller's and the background thread's. */
     pthread_mutex_lock(&p->maint_lock);
-    rc = maintain(p);
+    rc = maintain(p, force);
     pthread_mutex_unlock(&p->maint_lock);
     return rc;
 }
 
 static int
-maintain(ss_dlog *p)
+maintain(ss_dlog *p, bool force)
 {
     ss_dlog_versions vs;
     uint64_t last, gen, base;
@@ -724,7 +724,7 @@ maintain(ss_dlog *p)
     /* A merge reads snapshot and delta files; a meta base is RocksDB's
      * own files, so deltas after one stay deltas (README). */
     if (kind != SS_FILE_META && last > base &&
-        last - base >= p->config->min_deltas_for_snapshot) {
+        (force || last - base >= p->config->min_deltas_for_snapshot)) {
         rc = write_snapshot(p, base, last, gen);
         if (rc < 0) {
             pthread_mutex_lock(&p->files_lock);
@@ -765,7 +765,7 @@ maint_main(void *arg)
         if (p->maint_stop)
             break;
         pthread_mutex_unlock(&p->files_lock);
-        if (ss_dlog_maintenance(p) < 0) {
+        if (ss_dlog_maintenance(p, false) < 0) {
             pthread_mutex_lock(&p->files_lock);
             p->maint_errors++;
         } else {

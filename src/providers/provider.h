@@ -18,7 +18,7 @@
 
 /* 2: multi_get (optional).  3: view (optional); cf_live, cf_create,
  * cf_drop (optional). */
-#define SS_PROVIDER_OPS_VERSION 3u
+#define SS_PROVIDER_OPS_VERSION 4u
 
 /* Parsed common options (README "Configuration"). */
 typedef struct ss_config {
@@ -101,7 +101,8 @@ typedef struct ss_provider_ops {
     int (*iter_next)(void *iter, ss_slice *key, ss_slice *value);
     void (*iter_free)(void *iter);
     int (*latest)(uint64_t *out, void *prov);
-    int (*maintenance)(void *prov);
+    /* force: snapshot the newest version now (ss_provider_snapshot). */
+    int (*maintenance)(void *prov, bool force);
     void (*metrics)(ss_metrics *out, void *prov);
     /* Optional (NULL: the front calls get per key).  Look up keys[0..n)
      * of `cf`; status[i] is 0 (vals[i] set, borrowed as get's) or

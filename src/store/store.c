@@ -381,7 +381,18 @@ ss_provider_maintenance(ss_provider *p)
     if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_maintenance")) < 0 ||
         (rc = check_provider(p, "ss_provider_maintenance")) < 0)
         return rc;
-    return p->ops->maintenance(p->impl);
+    return p->ops->maintenance(p->impl, false);
+}
+
+int
+ss_provider_snapshot(ss_provider *p)
+{
+    int rc;
+
+    if ((rc = SS_DECODE_PROVIDER(p, "ss_provider_snapshot")) < 0 ||
+        (rc = check_provider(p, "ss_provider_snapshot")) < 0)
+        return rc;
+    return p->ops->maintenance(p->impl, true);
 }
 
 int

@@ -1107,6 +1107,44 @@ test_store__maintenance_writes_snapshots(ss_test *t)
     }
 }
 
+/* ss_provider_snapshot (Spark's forceSnapshotOnCommit) snapshots the
+ * newest version long before min_deltas_for_snapshot deltas pile up,
+ * and the snapshot loads with the same contents. */
+static void
+test_store__forced_snapshot(ss_test *t)
+{
+    ss_provider *p = ss_test_open(t, "min_deltas_for_snapshot=50");
+    uint64_t snaps[16];
+    ss_metrics m;
+    ss_store *s;
+    unsigned cf;
+    if (ss_test_writes_metas(t))
+        ss_test_skip(t, "every version is a whole <V>.meta already");
+
+    SS_CHECK_OK(ss_provider_cf(&cf, p, "ord", SS_CF_ORDERED));
+    commit_numbered(t, p, 0, &cf, 1);
+    SS_CHECK_OK(ss_provider_maintenance(p));
+    SS_CHECK_EQ_U64(list_versions(t->dir, ".snapshot", snaps, 16), 0);
+    SS_CHECK_OK(ss_provider_snapshot(p));
+    SS_CHECK_EQ_U64(list_versions(t->dir, ".snapshot", snaps, 16), 1);
+    SS_CHECK_EQ_U64(snaps[0], 1);
+    /* The newest version is its own base now: nothing more to write. */
+    SS_CHECK_OK(ss_provider_snapshot(p));
+    m = get_metrics(t, p);
+    SS_CHECK_EQ_U64(m.snapshots_written, 1);
+    commit_numbered(t, p, 1, &cf, 1);
+    SS_CHECK_OK(ss_provider_snapshot(p));
+    SS_CHECK_EQ_U64(list_versions(t->dir, ".snapshot", snaps, 16), 2);
+
+    ss_test_close(t, p);
+    p = ss_test_open(t);
+    SS_CHECK_OK(ss_provider_cf(&cf, p, "ord", SS_CF_ORDERED));
+    s = ss_test_load_ro(t, p, 2);
+    check_numbered(t, s, cf, 1, 2);
+    ss_store_free(s);
+    SS_CHECK_ERR(SS_EINVAL, ss_provider_snapshot(NULL));
+}
+
 /* Empty batches are versions too; a snapshot of them is empty. */
 static void
 test_store__maintenance_of_empty_versions(ss_test *t)
@@ -1459,6 +1497,7 @@ static const ss_test_case tests[] = {
     SS_TEST(store, metrics_commit_timings),
     SS_TEST(store, metrics_memory_goes_down),
     SS_TEST(store, maintenance_writes_snapshots),
+    SS_TEST(store, forced_snapshot),
     SS_TEST(store, maintenance_of_empty_versions),
     SS_TEST(store, maintenance_with_open_store),
     SS_TEST(store, maintenance_background_thread),

@@ -93,9 +93,9 @@ mem_close(void *prov)
 }
 
 static int
-mem_maintenance(void *prov)
+mem_maintenance(void *prov, bool force)
 {
-    return ss_dlog_maintenance(&((mem_prov *)prov)->log);
+    return ss_dlog_maintenance(&((mem_prov *)prov)->log, force);
 }
 
 static int

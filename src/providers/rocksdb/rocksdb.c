@@ -1911,9 +1911,9 @@ rdb_latest(uint64_t *out, void *prov)
 }
 
 static int
-rdb_maintenance(void *prov)
+rdb_maintenance(void *prov, bool force)
 {
-    return ss_dlog_maintenance(&((rdb_prov *)prov)->log);
+    return ss_dlog_maintenance(&((rdb_prov *)prov)->log, force);
 }
 
 static void
