@@ -4,6 +4,7 @@
 # statestore providers, and statestore-spark's own tests.
 #   bash scripts/spark-test.sh                 every suite
 #   SUITES=<fully qualified class,...> bash scripts/spark-test.sh
+#   SKIP_TESTS=1 bash scripts/spark-test.sh    build only
 # Maven keeps its downloads in ~/.m2 (MAVEN_REPO=<dir> to move it); the
 # first run fetches Spark 4.2.0 and its dependencies (about 400 MB).
 set -euo pipefail
@@ -34,5 +35,6 @@ fi
 mvn_args=(-B -q -f spark/pom.xml "-Dstatestore.native.dir=$PWD/$dir/src/jni")
 [ -n "${MAVEN_REPO:-}" ] && mvn_args+=("-Dmaven.repo.local=$MAVEN_REPO")
 [ -n "${SUITES:-}" ] && mvn_args+=("-Dsuites=$SUITES")
+[ "${SKIP_TESTS:-0}" = 1 ] && mvn_args+=(-DskipTests)
 mvn "${mvn_args[@]}" package
 echo "statestore-spark: $(ls spark/target/statestore-spark-*.jar)"
