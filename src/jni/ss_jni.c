@@ -223,24 +223,16 @@ j_latest(JNIEnv *env, jclass cls, jlong p)
     return (jlong)v;
 }
 
+/* force: ss_provider_snapshot (a snapshot whatever min_deltas_for_snapshot
+ * says), else ss_provider_maintenance. */
 static void JNICALL
-j_maintenance(JNIEnv *env, jclass cls, jlong p)
+j_maintenance(JNIEnv *env, jclass cls, jlong p, jboolean force)
 {
-    int rc = ss_provider_maintenance(P(p));
+    int rc = force ? ss_provider_snapshot(P(p)) : ss_provider_maintenance(P(p));
 
     (void)cls;
     if (rc < 0)
         throw_code(env, rc, "ss_provider_maintenance");
-}
-
-static void JNICALL
-j_snapshot(JNIEnv *env, jclass cls, jlong p)
-{
-    int rc = ss_provider_snapshot(P(p));
-
-    (void)cls;
-    if (rc < 0)
-        throw_code(env, rc, "ss_provider_snapshot");
 }
 
 /* The ss_metrics fields after `version`, in struct order (all uint64_t);
@@ -301,25 +293,55 @@ j_get(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jkey)
     return out;
 }
 
+/* The calls taking a store, a family and two byte strings (key and
+ * value, or range bounds). */
+typedef int (*store_two_fn)(ss_store *, unsigned, ss_slice, ss_slice);
+
+static void
+store_two(JNIEnv *env, jlong s, jint cf, jbyteArray ja, jbyteArray jb,
+          store_two_fn fn, const char *what)
+{
+    jbytes a, b;
+    int rc;
+
+    if (jbytes_get(env, &a, ja, what) < 0)
+        return;
+    if (jbytes_get(env, &b, jb, what) < 0) {
+        jbytes_free(&a);
+        return;
+    }
+    rc = fn(S(s), (unsigned)cf, jbytes_slice(&a), jbytes_slice(&b));
+    jbytes_free(&a);
+    jbytes_free(&b);
+    if (rc < 0)
+        throw_code(env, rc, what);
+}
+
 static void JNICALL
 j_put(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jkey,
       jbyteArray jval)
 {
-    jbytes k, v;
-    int rc;
-
     (void)cls;
-    if (jbytes_get(env, &k, jkey, "ss_store_put: key is null") < 0)
-        return;
-    if (jbytes_get(env, &v, jval, "ss_store_put: value is null") < 0) {
-        jbytes_free(&k);
-        return;
-    }
-    rc = ss_store_put(S(s), (unsigned)cf, jbytes_slice(&k), jbytes_slice(&v));
-    jbytes_free(&k);
-    jbytes_free(&v);
-    if (rc < 0)
-        throw_code(env, rc, "ss_store_put");
+    store_two(env, s, cf, jkey, jval, ss_store_put,
+              "ss_store_put: null key or value");
+}
+
+static void JNICALL
+j_append(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jkey,
+         jbyteArray jval)
+{
+    (void)cls;
+    store_two(env, s, cf, jkey, jval, ss_store_append,
+              "ss_store_append: null key or value");
+}
+
+static void JNICALL
+j_remove_range(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jstart,
+               jbyteArray jend)
+{
+    (void)cls;
+    store_two(env, s, cf, jstart, jend, ss_store_remove_range,
+              "ss_store_remove_range: null bound");
 }
 
 static void JNICALL
@@ -335,50 +357,6 @@ j_remove(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jkey)
     jbytes_free(&k);
     if (rc < 0)
         throw_code(env, rc, "ss_store_remove");
-}
-
-static void JNICALL
-j_remove_range(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jstart,
-               jbyteArray jend)
-{
-    jbytes a, b;
-    int rc;
-
-    (void)cls;
-    if (jbytes_get(env, &a, jstart, "ss_store_remove_range: start is null") < 0)
-        return;
-    if (jbytes_get(env, &b, jend, "ss_store_remove_range: end is null") < 0) {
-        jbytes_free(&a);
-        return;
-    }
-    rc = ss_store_remove_range(S(s), (unsigned)cf, jbytes_slice(&a),
-                               jbytes_slice(&b));
-    jbytes_free(&a);
-    jbytes_free(&b);
-    if (rc < 0)
-        throw_code(env, rc, "ss_store_remove_range");
-}
-
-static void JNICALL
-j_append(JNIEnv *env, jclass cls, jlong s, jint cf, jbyteArray jkey,
-         jbyteArray jval)
-{
-    jbytes k, v;
-    int rc;
-
-    (void)cls;
-    if (jbytes_get(env, &k, jkey, "ss_store_append: key is null") < 0)
-        return;
-    if (jbytes_get(env, &v, jval, "ss_store_append: value is null") < 0) {
-        jbytes_free(&k);
-        return;
-    }
-    rc =
-        ss_store_append(S(s), (unsigned)cf, jbytes_slice(&k), jbytes_slice(&v));
-    jbytes_free(&k);
-    jbytes_free(&v);
-    if (rc < 0)
-        throw_code(env, rc, "ss_store_append");
 }
 
 static void JNICALL
@@ -616,8 +594,7 @@ static const JNINativeMethod methods[] = {
     {"cf", "(JLjava/lang/String;I)I", (void *)j_cf},
     {"load", "(JJI)J", (void *)j_load},
     {"latest", "(J)J", (void *)j_latest},
-    {"maintenance", "(J)V", (void *)j_maintenance},
-    {"snapshot", "(J)V", (void *)j_snapshot},
+    {"maintenance", "(JZ)V", (void *)j_maintenance},
     {"metrics", "(J)[J", (void *)j_metrics},
     {"get", "(JI[B)[B", (void *)j_get},
     {"put", "(JI[B[B)V", (void *)j_put},

@@ -42,8 +42,8 @@ final class StatestoreNative {
   static native int cf(long provider, String name, int flags);
   static native long load(long provider, long version, int mode);
   static native long latest(long provider);
-  static native void maintenance(long provider);
-  static native void snapshot(long provider);
+  /** force: a snapshot of the newest version now (ss_provider_snapshot). */
+  static native void maintenance(long provider, boolean force);
   static native long[] metrics(long provider);
 
   /** The value, or null when the key is absent. */

@@ -224,9 +224,7 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
     life.readLock().lock()
     try {
       val h = withLock(if (closed) 0L else handle)
-      if (h != 0L) {
-        if (force) StatestoreNative.snapshot(h) else StatestoreNative.maintenance(h)
-      }
+      if (h != 0L) StatestoreNative.maintenance(h, force)
     } finally life.readLock().unlock()
   }
 
@@ -317,24 +315,21 @@ object StatestoreStateStoreProvider {
     private def size(name: String, desc: String) = StateStoreCustomSizeMetric(name, desc)
     private def sum(name: String, desc: String) = StateStoreCustomSumMetric(name, desc)
 
-    /** (Spark metric, ss_metrics field, divisor: ns to ms for timings). */
+    /** A timing in ms from an ss_metrics field in ns. */
+    private def ms(name: String, what: String, field: String) =
+      (timing(s"statestore${name}Ms", s"statestore: $what"), field, 1000000L)
+
+    /** (Spark metric, ss_metrics field, divisor). */
     val mapping: Seq[(StateStoreCustomMetric, String, Long)] = Seq(
-      (timing("statestoreCommitTotalMs", "statestore: commit, total"), "commit_total_ns", 1000000L),
-      (timing("statestoreCommitCollectMs", "statestore: commit, gather changed keys"),
-        "commit_collect_ns", 1000000L),
-      (timing("statestoreCommitEncodeMs", "statestore: commit, encode and compress"),
-        "commit_encode_ns", 1000000L),
-      (timing("statestoreCommitWriteMs", "statestore: commit, write the file"),
-        "commit_write_ns", 1000000L),
-      (timing("statestoreCommitSyncMs", "statestore: commit, fsync and rename"),
-        "commit_sync_ns", 1000000L),
-      (timing("statestoreCommitFlushMs", "statestore: commit, RocksDB flush"),
-        "commit_flush_ns", 1000000L),
-      (timing("statestoreCommitCheckpointMs", "statestore: commit, RocksDB checkpoint"),
-        "commit_checkpoint_ns", 1000000L),
-      (timing("statestoreCommitUploadMs", "statestore: commit, upload SST files"),
-        "commit_upload_ns", 1000000L),
-      (timing("statestoreLoadMs", "statestore: last load"), "load_ns", 1000000L),
+      ms("CommitTotal", "commit, total", "commit_total_ns"),
+      ms("CommitCollect", "commit, gather changed keys", "commit_collect_ns"),
+      ms("CommitEncode", "commit, encode and compress", "commit_encode_ns"),
+      ms("CommitWrite", "commit, write the file", "commit_write_ns"),
+      ms("CommitSync", "commit, fsync and rename", "commit_sync_ns"),
+      ms("CommitFlush", "commit, RocksDB flush", "commit_flush_ns"),
+      ms("CommitCheckpoint", "commit, RocksDB checkpoint", "commit_checkpoint_ns"),
+      ms("CommitUpload", "commit, upload SST files", "commit_upload_ns"),
+      ms("Load", "last load", "load_ns"),
       (size("statestoreCommitBytes", "statestore: bytes of the last commit's file"),
         "commit_bytes", 1L),
       (sum("statestoreLoadsFromMemory", "statestore: loads served from memory"),
