@@ -38,7 +38,11 @@ import org.apache.spark.sql.types.StructType
  * attempt wins, and the old one's later calls throw saying so.  Writers
  * in other processes (a zombie executor, a second run) are fenced by the
  * library's writer epochs: a stale commit fails with its message naming
- * the writer that took over.
+ * the writer that took over.  When Spark later schedules the partition on
+ * this provider again (it came back to this executor), getStore reopens
+ * the native provider and takes the epoch back: a new task is the
+ * driver's decision, only the stores opened before the takeover are
+ * refused.
  */
 class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
   import StatestoreStateStoreProvider._
@@ -96,18 +100,7 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
     families.put(default.name, default)
 
     StatestoreLoader.load()
-    withLock {
-      handle = StatestoreNative.open(location.getPath, options.toArray)
-      if (default.flags != 0) {
-        try StatestoreNative.cf(handle, DeclaredDefaultFamily, default.flags)
-        catch {
-          case e: StatestoreException =>
-            StatestoreNative.close(handle)
-            handle = 0L
-            throw e
-        }
-      }
-    }
+    withLock(openNative())
     logInfo(s"statestore: opened $this at $location with ${options.mkString(" ")}")
   }
 
@@ -174,7 +167,14 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
         writer.supersede()
         writer = null
       }
-      val h = try StatestoreNative.load(handle, version, mode) catch {
+      val h = try {
+        try StatestoreNative.load(handle, version, mode) catch {
+          case e: StatestoreException
+              if e.code == StatestoreException.EFENCED && mode == StatestoreNative.LOAD_WRITE =>
+            reopenFenced(e)
+            StatestoreNative.load(handle, version, mode)
+        }
+      } catch {
         case e: StatestoreException if e.code == StatestoreException.ENOTFOUND =>
           throw QueryExecutionErrors.failedToReadStreamingStateFileError(
             new Path(location.toURI.toString, s"$version.delta"), e)
@@ -186,6 +186,38 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
       if (store.writable) writer = store
       store
     }
+  }
+
+  /** Open the native provider (under `lock`). */
+  private def openNative(): Unit = {
+    val h = StatestoreNative.open(location.getPath, options.toArray)
+    val default = families.get(StateStore.DEFAULT_COL_FAMILY_NAME)
+    if (default.flags != 0) {
+      try StatestoreNative.cf(h, DeclaredDefaultFamily, default.flags)
+      catch {
+        case e: StatestoreException =>
+          StatestoreNative.close(h)
+          throw e
+      }
+    }
+    handle = h
+  }
+
+  /**
+   * Another provider (another executor, or a second run) took the
+   * partition's writer epoch, and now Spark schedules a task of the
+   * partition here again.  Stores this provider still has open belong to
+   * earlier tasks: they go stale (a zombie's commit never lands), and a
+   * new native provider takes a new epoch for the new task.  Under `lock`.
+   */
+  private def reopenFenced(e: StatestoreException): Unit = {
+    logWarning(s"statestore: $this was fenced (${e.getMessage}); reopening for a new task")
+    stores.foreach(_.markClosed())
+    stores.clear()
+    writer = null
+    StatestoreNative.close(handle)
+    handle = 0L
+    openNative()
   }
 
   /** A store committed: it is no longer the writable one. */

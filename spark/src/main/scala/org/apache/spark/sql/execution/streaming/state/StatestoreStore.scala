@@ -359,7 +359,8 @@ private[state] class StatestoreStore(
     case Superseded => throw new IllegalStateException(s"statestore: $op on $this: a newer " +
       "getStore of the same partition (a retried task) took over; this attempt is aborted")
     case Closed => throw new IllegalStateException(s"statestore: $op on $this: the provider " +
-      "was closed (unloaded by Spark's maintenance)")
+      "was closed (unloaded by Spark's maintenance), or reopened because another writer " +
+      "took over the partition")
     case _ => throw new IllegalStateException(s"Cannot $op after already committed or aborted " +
       s"($this)")
   }

@@ -65,6 +65,38 @@ class StatestoreProviderLifecycleSuite extends SparkFunSuite {
       }
     }
 
+    test(s"$np: another executor's provider fences this one; a later task takes it back") {
+      val dir = newDir()
+      withProvider(provider(np, dir)) { here =>
+        val s0 = here.getStore(0)
+        put(s0, "a", 1, 1)
+        assert(s0.commit() === 1)
+        val zombie = here.getStore(1) // a task still running here...
+        put(zombie, "zombie", 0, 0)
+        withProvider(provider(np, dir)) { there => // ...while the partition moved
+          val s1 = there.getStore(1)
+          put(s1, "b", 2, 2)
+          assert(s1.commit() === 2)
+        }
+        val e = intercept[SparkException](zombie.commit())
+        assert(e.getCause.getMessage.contains("fenced"), e.getCause.getMessage)
+        assert(e.getCause.getMessage.contains("writer epoch"), e.getCause.getMessage)
+        zombie.abort()
+        // The partition comes back: a new task's getStore works and sees
+        // the other executor's version, not the zombie's write.
+        val back = here.getStore(2)
+        assert(rowPairsToDataSet(back.iterator()) === Set(("a", 1) -> 1, ("b", 2) -> 2))
+        put(back, "c", 3, 3)
+        assert(back.commit() === 3)
+      }
+      withProvider(provider(np, dir)) { p =>
+        val r = p.getReadStore(3)
+        assert(rowPairsToDataSet(r.iterator()) ===
+          Set(("a", 1) -> 1, ("b", 2) -> 2, ("c", 3) -> 3))
+        r.release()
+      }
+    }
+
     test(s"$np: close() from another thread while an iterator lives throws, never crashes") {
       val p = provider(np)
       val store = p.getStore(0)
