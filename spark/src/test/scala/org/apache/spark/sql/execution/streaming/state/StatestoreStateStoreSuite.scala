@@ -18,7 +18,8 @@ import org.apache.spark.sql.types.StructType
  * base defines runs, except those in `excluded`, each with its reason
  * (spark/README.md lists them too).
  */
-abstract class StatestoreStateStoreSuiteBase(nativeProvider: String)
+abstract class StatestoreStateStoreSuiteBase(
+    nativeProvider: String, extraOptions: Map[String, String] = Map.empty)
   extends StateStoreSuiteBase[StatestoreStateStoreProvider] with BeforeAndAfter {
   import StateStoreTestsHelper._
 
@@ -63,6 +64,7 @@ abstract class StatestoreStateStoreSuiteBase(nativeProvider: String)
   private def withProvider(conf: SQLConf): SQLConf = {
     val c = conf.clone()
     c.setConfString(StatestoreOptions.prefix + "provider", nativeProvider)
+    extraOptions.foreach { case (k, v) => c.setConfString(StatestoreOptions.prefix + k, v) }
     c
   }
 
@@ -171,3 +173,7 @@ abstract class StatestoreStateStoreSuiteBase(nativeProvider: String)
 class StatestoreMemoryStateStoreSuite extends StatestoreStateStoreSuiteBase("memory")
 
 class StatestoreRocksDBStateStoreSuite extends StatestoreStateStoreSuiteBase("rocksdb")
+
+/** The rocksdb provider with changelog checkpointing (deltas and snapshots). */
+class StatestoreRocksDBChangelogStateStoreSuite extends StatestoreStateStoreSuiteBase("rocksdb",
+  Map("rocksdb.changelog_checkpointing" -> "true"))
