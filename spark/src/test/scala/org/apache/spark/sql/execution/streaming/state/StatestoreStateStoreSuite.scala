@@ -40,8 +40,10 @@ abstract class StatestoreStateStoreSuiteBase(
     // Asserts HDFS's CANNOT_READ_DELTA_FILE_NOT_EXISTS for its own file
     // names through StateStore.get with StateStoreConf.empty.
     "StateStore.get",
-    // Requires Spark's maintenance with a coordinator and asserts on
-    // HDFS/RocksDB-specific unload behaviour.
+    // Does not run the provider under test: it installs Spark's own
+    // MaintenanceErrorOnCertainPartitionsProvider (an HDFS subclass).  In
+    // this suite it fails (provider 0 still loaded after 5 s); not
+    // investigated, since no statestore code runs in it.
     "SPARK-48997: maintenance threads with exceptions unload only themselves")
 
   private def codecNames: Seq[String] = for {
