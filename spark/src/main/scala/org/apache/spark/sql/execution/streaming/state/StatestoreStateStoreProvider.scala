@@ -51,6 +51,7 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
   @volatile private var keySchema: StructType = _
   @volatile private var valueSchema: StructType = _
   @volatile private var storeConf: StateStoreConf = _
+  @volatile private var hadoopConf: Configuration = _
   @volatile private var useColumnFamilies: Boolean = false
   @volatile private var location: File = _
   @volatile private var options: Seq[String] = Nil
@@ -88,6 +89,7 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
     this.keySchema = keySchema
     this.valueSchema = valueSchema
     this.storeConf = storeConfs
+    this.hadoopConf = hadoopConf
     this.useColumnFamilies = useColumnFamilies
     this.location = localLocation(stateStoreId.storeCheckpointLocation())
     this.options = StatestoreOptions(storeConfs)
@@ -218,6 +220,14 @@ class StatestoreStateStoreProvider extends StateStoreProvider with Logging {
     StatestoreNative.close(handle)
     handle = 0L
     openNative()
+  }
+
+  /** Spark 4.2 checks, per batch, that every partition's store committed
+   *  (STATE_STORE_COMMIT_VALIDATION_FAILED otherwise): tell its coordinator. */
+  private[state] def reportCommit(version: Long): Unit = {
+    if (storeConf.commitValidationEnabled) {
+      StateStore.reportCommitToCoordinator(version, stateStoreId_, hadoopConf)
+    }
   }
 
   /** A store committed: it is no longer the writable one. */

@@ -228,6 +228,7 @@ private[state] class StatestoreStore(
         provider.committed(this)
         nv
       }
+      provider.reportCommit(v)
       if (forceSnapshot) {
         provider.snapshotNow()
         // A version the rocksdb provider committed in SST mode is a whole
