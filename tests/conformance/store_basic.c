@@ -1255,7 +1255,10 @@ test_store__maintenance_deletes_old_files(ss_test *t)
     SS_CHECK(version_file_exists(
         t->dir, 8, ss_test_writes_metas(t) ? ".meta" : ".snapshot"));
     m = get_metrics(t, p);
-    SS_CHECK(m.files_deleted >= 10);
+    /* Deltas 1..7 and snapshots 2, 4, 6; or, in SST mode, metas 1..7 and
+     * whichever SST objects RocksDB's background compaction has already
+     * replaced (timing-dependent: seen 0 under ASan on a loaded box). */
+    SS_CHECK(m.files_deleted >= (ss_test_writes_metas(t) ? 7u : 10u));
 
     ss_test_close(t, p);
     p = ss_test_open(t);
